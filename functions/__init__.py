@@ -1,0 +1,1 @@
+"""socialaudit: audits social-media accounts against the Alliance for CME guidelines."""
