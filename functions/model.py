@@ -331,7 +331,9 @@ class AccountResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AccountResult:
-        return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})  # type: ignore[attr-defined]
+        fields = {k: data[k] for k in ("status", "items", "findings", "requests", "error_kind", "error", "findings_key")
+                  if k in data}
+        return cls(account=str(data.get("account", "")), platform=str(data.get("platform", "")), **fields)
 
 
 @dataclass(slots=True)
