@@ -232,10 +232,13 @@ def _context(digest: Digest, caps: Caps, *, report_url: str | None, full: bool) 
         "bar_max": bar_max,
         "categories": sorted(digest.by_category.items(), key=lambda kv: (-kv[1].current, -kv[1].previous, kv[0])),
         "generated": when(digest.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-        "previous_digest": _day(digest.previous_digest, year=True) if digest.previous_digest else None,
+        "previous_digest": _last_day(digest.previous_digest),
         "failing": [a for a in digest.failed_accounts if not a.recovered],
-        "recovered": [a for a in digest.failed_accounts if a.recovered],
     }
+
+
+def _last_day(period_end: date | None) -> str | None:
+    return _day(period_end - timedelta(days=1), year=True) if period_end else None
 
 
 def _render_html(digest: Digest, caps: Caps, *, report_url: str | None, full: bool) -> str:
