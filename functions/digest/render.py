@@ -74,7 +74,7 @@ class RenderedDigest:
 
 def clean(value: str) -> str:
     """One line of display text: control and bidi-override characters replaced, whitespace collapsed."""
-    return _SPACES.sub(" ", _UNSAFE_CHARS.sub("\ufffd", value)).strip()
+    return _SPACES.sub(" ", _finalize(value)).strip()
 
 
 def _finalize(value: Any) -> Any:
