@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from functions.config import AccountConfig
-from functions.model import Post
+from functions.logs import event, get_logger, register_secret, scrub
+from functions.model import Post, RecordError, parse_time
+
+_log = get_logger("connectors")
 
 
 class ConnectorError(Exception):
@@ -74,8 +82,14 @@ class SecretsProvider:
             value = {"token": raw}
         if not isinstance(value, dict):
             value = {"token": str(value)}
+        for item in value.values():
+            if isinstance(item, str):
+                register_secret(item)  # so a token can never reach a log line
         self._cache[name] = (time.monotonic(), value)
         return value
+
+    def __repr__(self) -> str:
+        return f"SecretsProvider(cached={len(self._cache)})"  # never the values
 
 
 @dataclass
@@ -87,6 +101,7 @@ class ConnectorContext:
     deadline: float | None = None  # time.monotonic() value by which collection must stop
     sleep: Callable[[float], None] = time.sleep
     session: Any = None  # a requests.Session shared by the run (connection reuse)
+    clock: Callable[[], float] = time.time  # wall clock (epoch seconds): look-back windows, reset headers
 
     def seconds_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
@@ -143,11 +158,220 @@ def connector_for(account: AccountConfig, context: ConnectorContext) -> Connecto
 
     name = "file" if account.options.get("source") == "file" else account.platform
     if name not in CONNECTORS:
-        try:
+        with contextlib.suppress(ModuleNotFoundError):
             importlib.import_module(f"functions.connectors.{name}")
-        except ModuleNotFoundError:
-            pass
     cls = CONNECTORS.get(name)
     if cls is None:
         raise ConnectorError(f"no connector for platform {account.platform!r}")
     return cls(account, context)
+
+
+# --- Shared HTTP: one session, timeouts, budget, retries with backoff, rate limits, payload checks ---
+
+
+class PayloadError(ConnectorError):
+    """A page that is not what the platform documents (bad JSON, truncated, 404); its section is skipped."""
+
+    kind = "malformed"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One decoded API answer: the JSON body and the response headers."""
+
+    data: Any
+    headers: Mapping[str, str]
+
+
+class HttpConnector(Connector):
+    """A connector over a JSON HTTP API: every request goes through :meth:`fetch`.
+
+    ``fetch`` spends the per-run budget, retries timeouts and 5xx with backoff, waits out rate
+    limits when the run has time (else raises RateLimited), maps 401/403 to PlatformAuthError
+    and refuses bodies that are not JSON. ``collect`` turns RateLimited and BudgetExhausted
+    into a clean early stop with ``self.cursor`` at the last safe position.
+    """
+
+    default_base_url: ClassVar[str] = ""
+    page_size: ClassVar[int] = 100  # the API's maximum page size for the main listing
+    timeout: ClassVar[float] = 20.0
+    max_attempts: ClassVar[int] = 4
+    backoff_seconds: ClassVar[float] = 1.0
+    max_wait_seconds: ClassVar[float] = 900.0  # a longer rate-limit wait ends the run for this account
+    default_wait_seconds: ClassVar[float] = 60.0  # a 429 without any reset header
+
+    def __init__(self, account: AccountConfig, context: ConnectorContext):
+        super().__init__(account, context)
+        self.base_url = (account.base_url or self.default_base_url).rstrip("/")
+        self._session = context.session
+        self.skipped = 0  # malformed items or pages logged and skipped this run
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import requests  # deferred: the file connector and the engine never need it
+
+            self._session = requests.Session()
+        return self._session
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.account.key!r}, requests={self.requests_made})"
+
+    # -- collection with a clean stop --
+
+    def collect(self, cursor: dict[str, Any] | None) -> Iterator[Post]:
+        """Yield new items; a rate limit or spent budget ends the stream early with a safe cursor."""
+        self.cursor = dict(cursor) if cursor else None
+        try:
+            yield from self.collect_items(dict(cursor or {}))
+        except (RateLimited, BudgetExhausted) as exc:
+            self.stopped_early = f"{exc.kind}: {exc}"
+            event(_log, "collection stopped early", logging.WARNING, error_kind=exc.kind, error=str(exc))
+
+    @abstractmethod
+    def collect_items(self, cursor: dict[str, Any]) -> Iterator[Post]:
+        """The platform's collection; sets ``self.cursor`` to each safe position it reaches."""
+
+    @classmethod
+    def minimum_requests(cls, items: Iterable[Post]) -> int:
+        """The fewest requests that can list ``items`` (one account's posts, comments, replies)."""
+        return max(1, math.ceil(sum(1 for _ in items) / cls.page_size))
+
+    # -- credentials --
+
+    def credential(self, *names: str) -> str:
+        """The first of ``names`` present in the account's secret; PlatformAuthError if none."""
+        if not self.account.secret:
+            raise PlatformAuthError(f"account {self.account.key!r} has no 'secret' configured")
+        secret = self.context.secrets.get(self.account.secret)
+        for name in names:
+            value = secret.get(name)
+            if isinstance(value, str) and value:
+                register_secret(value)
+                return value
+        raise PlatformAuthError(f"secret {self.account.secret!r} has none of the fields {', '.join(names)}")
+
+    # -- requests --
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "GET",
+        json_body: Any = None,
+    ) -> Page:
+        """One API call with budget, retries, rate limits and JSON checks; see the class docstring."""
+        import requests
+
+        attempts = 0
+        while True:
+            self._spend()
+            problem: str
+            try:
+                response = self.session.request(
+                    method, url, params=params, headers=headers, json=json_body, timeout=self.timeout
+                )
+            except requests.Timeout:
+                problem = "timeout"
+            except requests.RequestException as exc:  # the message may hold the URL: keep only the type
+                problem = type(exc).__name__
+            else:
+                wait = self.rate_limit_wait(response, now=self.context.clock())
+                if wait is not None:
+                    self._wait_or_stop(wait)
+                    continue
+                self.check_auth(response)
+                if response.status_code >= 500:
+                    problem = f"HTTP {response.status_code}"
+                elif response.status_code >= 400:
+                    raise PayloadError(f"{self.platform} answered HTTP {response.status_code} for {_path(url)}")
+                else:
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        problem = "a body that is not JSON"
+                        if attempts >= 1:  # a second bad body is not a hiccup: skip this page's section
+                            raise PayloadError(f"{self.platform} sent {problem} for {_path(url)}") from None
+                    else:
+                        self.observe(response, data)
+                        return Page(data, response.headers)
+            attempts += 1
+            if attempts >= self.max_attempts:
+                raise PlatformUnavailable(f"{self.platform} unavailable after {attempts} attempts ({problem})")
+            self._backoff(attempts, problem)
+
+    def rate_limit_wait(self, response: Any, *, now: float) -> float | None:
+        """Seconds the platform asks us to wait, or None when the answer is not a rate limit."""
+        if response.status_code != 429:
+            return None
+        return retry_after_seconds(response.headers, default=self.default_wait_seconds, now=now)
+
+    def check_auth(self, response: Any) -> None:
+        """Raise PlatformAuthError for answers that mean the token is wrong or lacks rights."""
+        if response.status_code in (401, 403):
+            raise PlatformAuthError(
+                f"{self.platform} refused the token of account {self.account.key!r} (HTTP {response.status_code})"
+            )
+
+    def observe(self, response: Any, data: Any) -> None:
+        """Hook for usage headers and quota accounting after a successful answer."""
+
+    def _spend(self) -> None:
+        if self.requests_made >= self.context.max_requests:
+            raise BudgetExhausted(f"request budget of {self.context.max_requests} spent")
+        self.requests_made += 1
+
+    def _wait_or_stop(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        if seconds > self.max_wait_seconds or seconds + 1.0 > self.context.seconds_left():
+            message = f"{self.platform} asks to wait {seconds:.0f}s, more than this run has"
+            raise RateLimited(message, retry_after=seconds)
+        event(_log, "rate limited; waiting", logging.INFO, seconds=round(seconds, 1))
+        self.context.sleep(seconds)
+
+    def _backoff(self, attempt: int, problem: str) -> None:
+        delay = self.backoff_seconds * 2 ** (attempt - 1)
+        if delay + 1.0 > self.context.seconds_left():
+            raise PlatformUnavailable(f"{self.platform} unavailable ({problem}) and no time left to retry")
+        event(_log, "retrying", logging.INFO, problem=problem, attempt=attempt, delay=delay)
+        self.context.sleep(delay)
+
+    def skip(self, what: str, exc: BaseException) -> None:
+        """Log a malformed item or page (never its token) and count it."""
+        self.skipped += 1
+        reason = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+        event(_log, "skipped malformed payload", logging.WARNING, what=what, reason=scrub(reason)[:300])
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, default: float, now: float | None = None) -> float:
+    """Seconds to wait from Retry-After or a reset header (epoch seconds, ISO time or delta)."""
+    now = time.time() if now is None else now
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return float(retry_after)
+        try:
+            return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
+        except (TypeError, ValueError):
+            pass
+    for name in ("x-rate-limit-reset", "X-RateLimit-Reset", "ratelimit-reset"):
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            try:
+                return max(0.0, parse_time(value).timestamp() - now)
+            except RecordError:
+                continue
+        # Epoch seconds are large; a small number is already a delta.
+        return max(0.0, number - now) if number > 1_000_000_000 else number
+    return default
+
+
+def _path(url: str) -> str:
+    """The path of ``url`` for messages: never the query, which may carry a token."""
+    return urlsplit(url).path

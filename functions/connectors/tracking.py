@@ -1,0 +1,179 @@
+"""The incremental walk shared by platforms: an account's new posts, then new comments on tracked posts.
+
+The cursor is a small JSON dict::
+
+    {"posts": {"t": "2026-11-20T14:03:00Z", "ids": ["123"]},          # newest post listed
+     "tracked": {"123": {"at": "...", "url": "...", "seen": {...}}},   # recent posts, newest comment seen
+     ...}                                                              # platform extras (X mentions)
+
+A mark ``{"t", "ids"}`` is the newest creation time seen and the ids created at that second, so
+items sharing a timestamp are neither skipped nor repeated. A post's mark moves only after all of
+its comments were listed, and the post listing's mark only after the listing finished, so every
+cursor published on the way is safe to resume from.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from functions.connectors.base import HttpConnector, PayloadError
+from functions.model import Post, format_time
+
+Mark = dict[str, Any]
+
+
+def native_id(post: Post) -> str:
+    """The platform's own id of a normalized item (``x:123`` → ``123``)."""
+    return post.id.split(":", 1)[1]
+
+
+def is_new(mark: Mark | None, created_at: str, native: str) -> bool:
+    """True when an item created at ``created_at`` comes after ``mark``."""
+    if not mark:
+        return True
+    return created_at > mark["t"] or (created_at == mark["t"] and native not in mark["ids"])
+
+
+def advance(mark: Mark | None, created_at: str, native: str) -> Mark:
+    """The mark after also seeing this item."""
+    if not mark or created_at > mark["t"]:
+        return {"t": created_at, "ids": [native]}
+    if created_at == mark["t"] and native not in mark["ids"]:
+        return {"t": mark["t"], "ids": [*mark["ids"], native]}
+    return mark
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What listing a post's comments needs to know about the post."""
+
+    native_id: str
+    created_at: str
+    url: str | None = None
+
+
+@dataclass
+class WalkState:
+    """The cursor while a run walks it; ``dump`` gives the JSON to publish."""
+
+    posts: Mark | None = None
+    tracked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, cursor: dict[str, Any]) -> WalkState:
+        tracked = cursor.get("tracked")
+        posts = cursor.get("posts")
+        extra = {k: v for k, v in cursor.items() if k not in ("posts", "tracked")}
+        return cls(
+            posts=posts if _is_mark(posts) else None,
+            tracked={k: v for k, v in tracked.items() if isinstance(v, dict)} if isinstance(tracked, dict) else {},
+            extra=extra,
+        )
+
+    def seen(self, post_id: str) -> Mark | None:
+        entry = self.tracked.get(post_id) or {}
+        mark = entry.get("seen")
+        return mark if _is_mark(mark) else None
+
+    def track(self, ref: PostRef, seen: Mark | None) -> None:
+        self.tracked[ref.native_id] = {"at": ref.created_at, "url": ref.url, "seen": seen}
+
+    def prune(self, oldest: str, keep: int) -> None:
+        """Forget posts older than ``oldest`` and all but the ``keep`` newest."""
+        recent = sorted(
+            ((k, v) for k, v in self.tracked.items() if str(v.get("at", "")) >= oldest),
+            key=lambda kv: str(kv[1].get("at", "")),
+            reverse=True,
+        )
+        self.tracked = dict(recent[:keep])
+
+    def dump(self) -> dict[str, Any]:
+        return {**self.extra, "posts": self.posts, "tracked": dict(self.tracked)}
+
+
+def _is_mark(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("t"), str) and isinstance(value.get("ids"), list)
+
+
+class ThreadedConnector(HttpConnector):
+    """A platform where the organization posts and others comment and reply under each post."""
+
+    comment_page_size: ClassVar[int] = 100
+    lookback_days: ClassVar[float] = 30.0  # first run: how far back to list posts
+    track_days: ClassVar[float] = 14.0  # how long a post's comments are still collected
+    max_tracked: ClassVar[int] = 50  # keeps the cursor small
+
+    @abstractmethod
+    def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
+        """The organization's posts, newest first, at least back to ``since`` or ``horizon``."""
+
+    @abstractmethod
+    def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
+        """Comments and replies on ``post`` (the walk drops those at or before ``seen``)."""
+
+    def option_days(self, name: str, default: float) -> float:
+        """A per-account number of days from ``options`` (e.g. ``lookback_days``)."""
+        try:
+            return float(self.account.options.get(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.context.clock(), UTC)
+
+    def collect_items(self, cursor: dict[str, Any]) -> Iterator[Post]:
+        state = WalkState.load(cursor)
+        now = self.now()
+        horizon = format_time(now - timedelta(days=self.option_days("lookback_days", self.lookback_days)))
+        oldest_tracked = format_time(now - timedelta(days=self.option_days("track_days", self.track_days)))
+        done: set[str] = set()
+        yield from self._new_posts(state, horizon, done)
+        for post_id, entry in list(state.tracked.items()):
+            if post_id not in done and str(entry.get("at", "")) >= oldest_tracked:
+                ref = PostRef(post_id, str(entry.get("at", "")), entry.get("url"))
+                yield from self._comments_of(ref, state)
+        state.prune(oldest_tracked, self.max_tracked)
+        self.cursor = state.dump()
+
+    def _new_posts(self, state: WalkState, horizon: str, done: set[str]) -> Iterator[Post]:
+        since = state.posts
+        floor = max(horizon, since["t"]) if since else horizon
+        newest = since
+        try:
+            for post in self.list_posts(since, floor):
+                native = native_id(post)
+                if post.created_at < floor:
+                    break  # newest first: everything after this is older still
+                if not is_new(since, post.created_at, native):
+                    continue
+                newest = advance(newest, post.created_at, native)
+                yield post
+                ref = PostRef(native, post.created_at, post.url)
+                done.add(native)
+                yield from self._comments_of(ref, state)
+        except PayloadError as exc:
+            self.skip("post listing", exc)
+            return  # the listing's mark stays, so the next run lists these posts again
+        state.posts = newest
+        self.cursor = state.dump()
+
+    def _comments_of(self, ref: PostRef, state: WalkState) -> Iterator[Post]:
+        seen = state.seen(ref.native_id)
+        newest = seen
+        try:
+            for item in self.list_comments(ref, seen):
+                native = native_id(item)
+                if not is_new(seen, item.created_at, native):
+                    continue
+                newest = advance(newest, item.created_at, native)
+                yield item
+        except PayloadError as exc:
+            self.skip(f"comments of post {ref.native_id}", exc)
+            newest = seen  # list them again next run rather than lose any
+        state.track(ref, newest)
+        self.cursor = state.dump()
