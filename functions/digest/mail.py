@@ -80,14 +80,13 @@ def message_bytes(message: EmailMessage) -> bytes:
     return raw
 
 
-def send_raw(sesv2_client: Any, raw: bytes, *, sender: str, recipients: list[str], **extra: Any) -> str:
-    """Send prepared MIME bytes through SES v2; returns the SES message id."""
-    response = sesv2_client.send_email(
-        FromEmailAddress=check_address(sender),
-        Destination={"ToAddresses": [check_address(a) for a in recipients]},
-        Content={"Raw": {"Data": raw}},
-        **extra,
-    )
+def send_raw(sesv2_client: Any, raw: bytes, *, sender: str, **extra: Any) -> str:
+    """Send prepared MIME bytes through SES v2; returns the SES message id.
+
+    No ``Destination``: SES then delivers to the message's own To header, so the envelope can never
+    differ from what the recipients see (and the 50-recipient limit counts each address once).
+    """
+    response = sesv2_client.send_email(FromEmailAddress=check_address(sender), Content={"Raw": {"Data": raw}}, **extra)
     return str(response["MessageId"])
 
 
@@ -103,4 +102,4 @@ def send_digest(
     """Send one digest message (text + HTML) to up to 50 recipients; returns the SES message id."""
     raw = message_bytes(build_message(rendered, sender=sender, recipients=recipients, unsubscribe_url=unsubscribe_url))
     extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
-    return send_raw(sesv2_client, raw, sender=sender, recipients=recipients, **extra)
+    return send_raw(sesv2_client, raw, sender=sender, **extra)

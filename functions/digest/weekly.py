@@ -232,7 +232,7 @@ def _send_audience(
         )
         if start == 0:
             keys["eml"] = store.put_digest_file(period_end, prefix + "digest.eml", raw, "message/rfc822")
-        message_ids.append(send_raw(sesv2_client, raw, sender=settings.sender or "", recipients=chunk))
+        message_ids.append(send_raw(sesv2_client, raw, sender=settings.sender or ""))
     store.mark_digest_sent(period_end, audience.slug, message_ids)
     log.info(
         "digest sent",
