@@ -1,0 +1,109 @@
+"""CLI entry points of the guideline engine, called by ``functions.cli``: ``evaluate`` and ``policy``.
+
+Example::
+
+    socialaudit evaluate --input posts.jsonl --labels labels.jsonl --json
+    socialaudit policy test --policy my-org.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from functions.guidelines.engine import load_engine
+from functions.guidelines.examples import run_examples
+from functions.guidelines.policy import PolicyError
+from functions.guidelines.scoring import format_report, read_labels, score
+from functions.model import Post, RecordError, read_posts
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``socialaudit evaluate``."""
+    parser.add_argument("--input", required=True, help="posts (JSON Lines, corpus format)")
+    parser.add_argument("--labels", required=True, help="labels (JSON Lines: id, categories, note)")
+    parser.add_argument("--policy", help="policy file (default: the Alliance for CME policy)")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument("--quiet", action="store_true", help="do not list the mistakes")
+
+
+def _read_inputs(posts_path: str, labels_path: str) -> tuple[list[Post], dict]:
+    with open(posts_path, encoding="utf-8") as handle:
+        try:
+            posts = list(read_posts(handle))
+        except RecordError as exc:
+            raise RecordError(f"{posts_path}: {exc}") from None
+    with open(labels_path, encoding="utf-8") as handle:
+        try:
+            labels = read_labels(handle)
+        except RecordError as exc:
+            raise RecordError(f"{labels_path}: {exc}") from None
+    known = {p.id for p in posts}
+    missing = [i for i in labels if i not in known]
+    if missing:
+        raise RecordError(f"{labels_path}: label for an id not in {posts_path}: {missing[0][:80]!r}", field="id")
+    return posts, labels
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the engine on a labelled corpus; 0 when it ran, 2 on bad input or policy."""
+    try:
+        engine = load_engine(args.policy)
+        posts, labels = _read_inputs(args.input, args.labels)
+    except PolicyError as exc:
+        print(f"socialaudit evaluate: policy error: {exc}", file=sys.stderr)
+        return 2
+    except RecordError as exc:
+        print(f"socialaudit evaluate: bad input: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"socialaudit evaluate: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    report = score(engine, posts, labels)
+    if args.json:
+        data = report.to_dict()
+        data.update(policy=engine.policy_name, policy_version=engine.policy_version)
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"policy {engine.policy_name} ({engine.policy_version}) on {Path(args.input).name}")
+        print(format_report(report, show_mistakes=not getattr(args, "quiet", False)))
+    return 0
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Subcommands of ``socialaudit policy``: ``test`` and ``show``."""
+    sub = parser.add_subparsers(dest="policy_command", required=True)
+    for name, text in (("test", "run every rule's examples and the whole-policy examples"),
+                       ("show", "list the rules with category, severity, action and clause")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--policy", help="policy file (default: the Alliance for CME policy)")
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    """``policy test`` (exit 1 on a failing example) or ``policy show``; exit 2 on a bad policy."""
+    try:
+        engine = load_engine(args.policy)
+    except PolicyError as exc:
+        print(f"socialaudit policy: policy error: {exc}", file=sys.stderr)
+        return 2
+    if args.policy_command == "show":
+        return _show(engine)
+    failures = run_examples(engine)
+    total = sum(len(r.must_match) + len(r.must_not_match) for r in engine.policy.rules) + len(engine.policy.examples)
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print(f"{engine.policy_name} ({engine.policy_version}): {total - len(failures)}/{total} examples pass, "
+          f"{len(engine.policy.rules)} rules")
+    return 1 if failures else 0
+
+
+def _show(engine) -> int:  # type: ignore[no-untyped-def]
+    print(f"policy {engine.policy_name} version {engine.policy_version} ({engine.policy.source})")
+    for rule in sorted(engine.policy.rules, key=lambda r: r.id):
+        print(f"{rule.id}\n  category {rule.category}  severity {rule.severity}  action {rule.action}"
+              f"  detector {rule.detector_name}")
+        print(textwrap.indent(textwrap.fill(rule.clause, 100), "  clause: "))
+    return 0

@@ -1,0 +1,347 @@
+"""Detectors: small classes found by name through a registry, configured by a rule's ``params``.
+
+A new detector is a class with ``@register("name")``; the policy refers to it by that name.
+Every detector works on a :class:`Document` (the post with its normalized views, built once)
+and returns the strongest :data:`Hit` (start, end, confidence) in view offsets, or None.
+
+Example::
+
+    @register("always")
+    class Always(Detector):
+        def find(self, doc: Document) -> Hit | None:
+            return (0, 0, 1.0)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from functions.guidelines.normalize import Views, fold
+
+Hit = tuple[int, int, float]
+VIEWS = ("norm", "deleet", "plain")
+
+# Reusable pieces for rule patterns, written ``{@name}`` inside a pattern.
+MACROS: dict[str, str] = {
+    "phone": r"(?<![\w+])(?:\+?\d{1,3}[ .\-]?)?(?:\(\d{3}\)|\d{3})[ .\-]?\d{3}[ .\-]?\d{4}(?!\d)"
+    r"|(?<![\w])\+\d{1,3}(?:[ .\-]?\d{2,4}){2,4}(?!\d)|(?<!\d)555[ .\-]\d{4}(?!\d)",
+    "email": r"[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}",
+    "url": r"(?:https?://|www\.)\S+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|io|ly|gl|gd|at|me|co|shop|store"
+    r"|biz|info|link|xyz|site|online|example|cc|to|app)(?:/\S*)?",
+    "street": r"\b\d{1,5}\s+(?:[a-z][a-z.'\-]*\s+){1,3}(?:street|st|avenue|ave|road|rd|court|ct|lane|ln|drive|dr"
+    r"|boulevard|blvd|way|place|pl|terrace|circle|cir|parkway|pkwy|highway|hwy|calle|rue|avenida)\b",
+    "money": r"(?:[$€£]\s?\d[\d,.]*\s?(?:k|m|mil|million|figures?)?|\d[\d,.]*\s?(?:k\s)?(?:dollars|usd|euros?|bucks))",
+    "per_period": r"(?:/|\s?(?:per|a|an|every|each|/)\s?)(?:day|week|wk|month|mo|hour|hr|year)\b",
+    # A named person or organization, on the original-case view.
+    "named": r"(?:\b(?:Dr|Prof|Professor|Mr|Mrs|Ms|Sen|Senator|Rep|Nurse)\.?\s+[A-Z][\w'\-]+"
+    r"|@\w{2,}"
+    r"|\b(?!(?:The|This|That|These|Those|They|He|She|We|It|Everyone|Everybody|Nobody|Someone|Anyone|You|Our|My"
+    r"|His|Her|Their|Yes|No|And|But|So|If|As|In|On|At|For|Fact|Just|Also|Why|What|How|When|Who|Honestly|Sure"
+    r"|Ask|Look|Well|Oh|Wow|Lol|Imagine|I|A|An|Not|Never|All|Some|Many|Most|Because|Everyone's|There|Here"
+    r"|Apparently|Word|Rumor|Funny|Interesting|Remember|Note|Sources|Source|Insiders)\b)"
+    r"[A-Z][\w'\-]*[a-zA-Z](?:\s+(?:of\s+|at\s+)?[A-Z][\w'\-]+)*"
+    r"|\b(?i:the|their|our|your|this|that)\s+(?i:ceo|cfo|coo|cmo|director|program\s+director|dean|chair|chief\w*"
+    r"|president|owner|founder|speaker|presenter|author|editor|company|hospital|department|organization|society"
+    r"|board|committee|faculty|manager|provider|vendor|sponsor|lab|clinic|firm|keynote|moderator|panelist|host)\b)",
+}
+_MACRO_REF = re.compile(r"\{@(\w+)\}")
+
+
+class DetectorConfigError(ValueError):
+    """A detector's params do not fit; names the field."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(slots=True)
+class Document:
+    """One post prepared for the detectors: views of its text and the context that matters."""
+
+    text: str
+    views: Views
+    is_org: bool
+    kind: str
+    has_parent: bool
+    parent_norm: str
+
+    def view(self, name: str) -> str:
+        """The named view of the text."""
+        return getattr(self.views, name)  # type: ignore[no-any-return]
+
+
+class Detector:
+    """Base class: build from params once (compile everything), then ``find`` per post."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, params: dict[str, Any]):
+        self.params = params
+
+    def find(self, doc: Document) -> Hit | None:
+        """Return the strongest hit in ``doc`` or None."""
+        raise NotImplementedError
+
+
+DETECTORS: dict[str, type[Detector]] = {}
+
+
+def register(name: str) -> Callable[[type[Detector]], type[Detector]]:
+    """Class decorator that makes a detector available to policies under ``name``."""
+
+    def wrap(cls: type[Detector]) -> type[Detector]:
+        cls.name = name
+        DETECTORS[name] = cls
+        return cls
+
+    return wrap
+
+
+def term_to_regex(term: str) -> str:
+    """A policy term to a regex: folded, words separated by any non-word run, ``*`` = any word ending."""
+    folded = fold(term.strip())
+    stem_wild = folded.endswith("*")
+    words = [w for w in re.split(r"\s+", folded.rstrip("*")) if w]
+    body = r"[\s\-_.,:;'\"]+".join(re.escape(w) for w in words)
+    if stem_wild:
+        body += r"[\w'\-]*"
+    return body
+
+
+def expand_macros(pattern: str, field: str) -> str:
+    """Replace ``{@name}`` references with the library pattern."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in MACROS:
+            raise DetectorConfigError(field, f"unknown macro {{@{name}}} (known: {', '.join(sorted(MACROS))})")
+        return f"(?:{MACROS[name]})"
+
+    return _MACRO_REF.sub(sub, pattern)
+
+
+def _string_list(params: dict[str, Any], key: str, field: str) -> list[str]:
+    value = params.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise DetectorConfigError(field, "expected a list of non-empty strings")
+    return value
+
+
+@dataclass(slots=True)
+class Matcher:
+    """Compiled terms + patterns on one view."""
+
+    regex: re.Pattern[str]
+    view: str
+    window: int | None
+
+    @classmethod
+    def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
+              ) -> Matcher:
+        """Build from ``{terms, patterns, view, window}``."""
+        if not isinstance(spec, dict):
+            raise DetectorConfigError(field, "expected a mapping with terms and/or patterns")
+        unknown = set(spec) - {"terms", "patterns", "view", "window"}
+        if unknown:
+            raise DetectorConfigError(f"{field}.{sorted(unknown)[0]}", "unknown key")
+        terms = _string_list(spec, "terms", f"{field}.terms") + list(extra_terms or [])
+        patterns = _string_list(spec, "patterns", f"{field}.patterns")
+        if not terms and not patterns:
+            raise DetectorConfigError(field, "needs at least one of terms, patterns")
+        view = spec.get("view", default_view)
+        if view not in VIEWS:
+            raise DetectorConfigError(f"{field}.view", f"must be one of {', '.join(VIEWS)}")
+        window = spec.get("window")
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
+            raise DetectorConfigError(f"{field}.window", "must be a positive integer (characters)")
+        parts = []
+        if terms:
+            # Longest first so the alternation prefers the most specific phrase.
+            alts = sorted({term_to_regex(t) for t in terms}, key=len, reverse=True)
+            parts.append(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])")
+        for number, pattern in enumerate(patterns):
+            expanded = expand_macros(pattern, f"{field}.patterns[{number}]")
+            try:
+                re.compile(expanded)
+            except re.error as exc:
+                raise DetectorConfigError(f"{field}.patterns[{number}]", f"invalid regex: {exc}") from None
+            parts.append(f"(?:{expanded})")
+        flags = 0 if view == "plain" else re.IGNORECASE
+        return cls(re.compile("|".join(parts), flags), view, window)
+
+    def search_near(self, doc: Document, start: int, end: int) -> tuple[int, int] | None:
+        """Nearest match within ``window`` characters of [start, end), or anywhere without a window."""
+        text = doc.view(self.view)
+        if self.window is None:
+            found = self.regex.search(text)
+        else:
+            lo = max(0, start - self.window)
+            hi = min(len(text), end + self.window)
+            found = self.regex.search(text, lo, hi)
+        return found.span() if found else None
+
+
+@register("phrases")
+class Phrases(Detector):
+    """Terms/patterns, optionally required ``near`` other groups, vetoed by ``unless`` groups.
+
+    params: ``match`` {terms, patterns, view}, ``near`` [{terms, patterns, view, window}],
+    ``unless`` [{terms, patterns, view, window}], ``confidence`` (0..1).
+    """
+
+    def __init__(self, params: dict[str, Any], *, extra_terms: list[str] | None = None):
+        super().__init__(params)
+        unknown = set(params) - {"match", "near", "unless", "confidence"}
+        if unknown:
+            raise DetectorConfigError(sorted(unknown)[0], "unknown parameter (phrases takes match, near, unless, "
+                                      "confidence)")
+        if "match" not in params:
+            raise DetectorConfigError("match", "missing")
+        self.primary = Matcher.build(params["match"], "match", extra_terms=extra_terms)
+        self.near = [Matcher.build(s, f"near[{i}]") for i, s in enumerate(_spec_list(params, "near"))]
+        self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
+        self.confidence = _confidence(params)
+
+    def find(self, doc: Document) -> Hit | None:
+        text = doc.view(self.primary.view)
+        for found in self.primary.regex.finditer(text):
+            start, end = found.span()
+            span_start, span_end, ok = start, end, True
+            for group in self.near:
+                near = group.search_near(doc, start, end)
+                if near is None:
+                    ok = False
+                    break
+                if group.window is not None:
+                    span_start, span_end = min(span_start, near[0]), max(span_end, near[1])
+            if not ok or any(g.search_near(doc, start, end) for g in self.unless):
+                continue
+            return span_start, span_end, self.confidence
+        return None
+
+
+def _spec_list(params: dict[str, Any], key: str) -> list[Any]:
+    value = params.get(key, [])
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        raise DetectorConfigError(key, "expected a mapping or a list of mappings")
+    return value
+
+
+def _confidence(params: dict[str, Any]) -> float:
+    value = params.get("confidence", 0.8)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= 1.0:
+        raise DetectorConfigError("confidence", "must be a number in (0, 1]")
+    return float(value)
+
+
+_SUFFIXES = ("", "s", "es", "ing", "in", "ed", "er", "ers", "y", "ty", "head", "heads", "hole", "holes", "face")
+_MASK = "*#%!?"
+_MASKED_TOKEN = re.compile(r"(?<![\w*#%!?])[a-z][a-z*#%!?]*[*#%!?][a-z*#%!?]*(?![\w*#%!?])")
+_SPACED = re.compile(r"(?<![\w])(?:[a-z][ .\-_*/]{1,2}){2,}[a-z](?![\w])")
+
+
+@register("obfuscated_terms")
+class ObfuscatedTerms(Detector):
+    """A word list that survives leetspeak, masking (f*ck), spacing (s h i t), elongation and look-alikes.
+
+    params: ``terms`` (words; ``*`` = any ending), ``unless`` [{terms, patterns, window}], ``confidence``.
+    """
+
+    def __init__(self, params: dict[str, Any], *, extra_terms: list[str] | None = None):
+        super().__init__(params)
+        unknown = set(params) - {"terms", "unless", "confidence"}
+        if unknown:
+            raise DetectorConfigError(sorted(unknown)[0], "unknown parameter (obfuscated_terms takes terms, unless, "
+                                      "confidence)")
+        terms = _string_list(params, "terms", "terms") + list(extra_terms or [])
+        if not terms:
+            raise DetectorConfigError("terms", "needs at least one term")
+        words: list[str] = []
+        alts: list[str] = []
+        for term in terms:
+            folded = fold(term.strip())
+            stem = folded.rstrip("*")
+            wild = folded.endswith("*")
+            # Elongation: every letter may repeat (fuuuck, shiiit).
+            body = "".join(re.escape(ch) + "+" if ch.isalpha() else re.escape(ch) for ch in stem)
+            alts.append(body + (r"[a-z]*" if wild else r"(?:s|es|ed|ing|in)?"))
+            words.extend(stem + s for s in (_SUFFIXES if wild else ("", "s")))
+        self.regex = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(alts, key=len, reverse=True)) + r")(?![a-z])")
+        self.vocabulary = "\n" + "\n".join(sorted(set(words))) + "\n"
+        self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
+        self.confidence = _confidence(params)
+
+    def _vetoed(self, doc: Document, start: int, end: int) -> bool:
+        return any(g.search_near(doc, start, end) for g in self.unless)
+
+    def find(self, doc: Document) -> Hit | None:
+        text = doc.views.deleet
+        for found in self.regex.finditer(text):
+            if not self._vetoed(doc, *found.span()):
+                return found.start(), found.end(), self.confidence
+        if any(ch in text for ch in _MASK):
+            for token in _MASKED_TOKEN.finditer(text):
+                if self._masked_word_matches(token.group().rstrip("!?")) and not self._vetoed(doc, *token.span()):
+                    return token.start(), token.end(), self.confidence * 0.95
+        for run in _SPACED.finditer(text):
+            joined = re.sub(r"[^a-z]", "", run.group())
+            if self.regex.fullmatch(joined) and not self._vetoed(doc, *run.span()):
+                return run.start(), run.end(), self.confidence * 0.95
+        return None
+
+    def _masked_word_matches(self, token: str) -> bool:
+        letters = sum(ch.isalpha() for ch in token)
+        if letters < 2 or len(token) < 3:
+            return False
+        if not any(ch in _MASK for ch in token):
+            return bool(self.regex.fullmatch(token))
+        # Tokens hold only letters and mask characters, so the letters need no escaping.
+        pattern = re.sub(r"[*#%!?]+", lambda m: f"[a-z]{{1,{len(m.group()) + 1}}}", token)
+        return re.search(r"\n" + pattern + r"\n", self.vocabulary) is not None
+
+
+@register("link_domains")
+class LinkDomains(Detector):
+    """Links to listed domains (petition sites, URL shorteners, shops), optionally near cue words.
+
+    params: ``domains`` (list; a domain matches itself and its subdomains), ``near`` [{terms, patterns, window}],
+    ``unless``, ``confidence``.
+    """
+
+    _LINK = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9\-]+\.)+[a-z]{2,})(?:/[^\s]*)?")
+
+    def __init__(self, params: dict[str, Any], *, extra_terms: list[str] | None = None):
+        super().__init__(params)
+        unknown = set(params) - {"domains", "near", "unless", "confidence"}
+        if unknown:
+            raise DetectorConfigError(sorted(unknown)[0], "unknown parameter (link_domains takes domains, near, "
+                                      "unless, confidence)")
+        domains = _string_list(params, "domains", "domains") + list(extra_terms or [])
+        if not domains:
+            raise DetectorConfigError("domains", "needs at least one domain")
+        self.domains = tuple(d.lower().lstrip(".") for d in domains)
+        self.near = [Matcher.build(s, f"near[{i}]") for i, s in enumerate(_spec_list(params, "near"))]
+        self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
+        self.confidence = _confidence(params)
+
+    def find(self, doc: Document) -> Hit | None:
+        text = doc.views.norm
+        if "." not in text:
+            return None
+        for found in self._LINK.finditer(text):
+            host = found.group(1)
+            if not any(host == d or host.endswith("." + d) for d in self.domains):
+                continue
+            start, end = found.span()
+            if any(g.search_near(doc, start, end) is None for g in self.near):
+                continue
+            if any(g.search_near(doc, start, end) for g in self.unless):
+                continue
+            return start, end, self.confidence
+        return None
