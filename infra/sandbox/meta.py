@@ -1,0 +1,149 @@
+"""Meta Graph API in the sandbox: Facebook Page posts and comments, Instagram media, comments, replies."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from functions.model import Post, format_time, parse_time
+from infra.sandbox.data import PlatformData, decode_cursor, encode_cursor, native, negated, user_native
+from infra.sandbox.server import Reply, Request, Sandbox
+
+LIMIT_MAX = 100
+IG_COMMENT_LIMIT_MAX = 50
+NODE_EDGE = re.compile(r"^/v\d+\.\d+/(?P<node>[^/]+)/(?P<edge>posts|published_posts|feed|comments|media|replies)$")
+LOW_USAGE = json.dumps({"call_count": 2, "total_cputime": 1, "total_time": 1})
+
+
+def handle_facebook(sandbox: Sandbox, request: Request) -> Reply:
+    data = sandbox.data.platform("facebook")
+    match = NODE_EDGE.match(request.path)
+    if not match:
+        return _error(400, "Unknown path components", 2500)
+    node, edge = match["node"], match["edge"]
+    if edge in ("posts", "published_posts", "feed"):
+        account = data.by_owner.get(node)
+        if account is None:
+            return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
+        items = _since(account.posts, request.arg("since"))
+        return _page(request, items, lambda p: _fb_post(p), account.name, LIMIT_MAX)
+    if edge == "comments":
+        if node not in data.items:
+            return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
+        stream = request.arg("filter") == "stream"
+        items = data.threads.get(node, []) if stream else data.children.get(node, [])
+        if request.arg("order") == "reverse_chronological":
+            items = items[::-1]
+        return _page(request, items, lambda p: _fb_comment(data, p), data.account_of.get(node), LIMIT_MAX)
+    return _error(400, f"Tried accessing nonexisting field ({edge})", 100)
+
+
+def handle_instagram(sandbox: Sandbox, request: Request) -> Reply:
+    data = sandbox.data.platform("instagram")
+    match = NODE_EDGE.match(request.path)
+    if not match:
+        return _error(400, "Unknown path components", 2500)
+    node, edge = match["node"], match["edge"]
+    if edge == "media":
+        account = data.by_owner.get(node)
+        if account is None:
+            return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
+        return _page(request, account.posts, _ig_media, account.name, LIMIT_MAX)
+    if node not in data.items:
+        return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
+    account = data.account_of.get(node)
+    newest_first = data.children.get(node, [])[::-1]
+    if edge == "comments":
+        nested = "replies" in (request.arg("fields") or "")
+        return _page(request, newest_first, lambda p: _ig_comment(data, request, p, nested), account,
+                     IG_COMMENT_LIMIT_MAX)
+    if edge == "replies":
+        return _page(request, newest_first, lambda p: _ig_reply(p), account, IG_COMMENT_LIMIT_MAX)
+    return _error(400, f"Tried accessing nonexisting field ({edge})", 100)
+
+
+def _since(items: list[Post], since: str | None) -> list[Post]:
+    """Items created at or after ``since`` (unix seconds or ISO), on a newest-first list, by bisection."""
+    if not since:
+        return items
+    moment = format_time(parse_time(since)) if not since.isdigit() else _unix(int(since))
+    return items[: bisect.bisect_right(items, negated(moment), key=lambda p: negated(p.created_at))]
+
+
+def _unix(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return format_time(datetime.fromtimestamp(seconds, UTC))
+
+
+def _page(request: Request, items: list[Post], render: Any, account: str | None, limit_max: int) -> Reply:
+    limit = min(max(1, request.int_arg("limit", 25)), limit_max)
+    offset = decode_cursor(request.arg("after"))
+    chunk = items[offset : offset + limit]
+    body: dict[str, Any] = {"data": [render(p) for p in chunk]}
+    if chunk:
+        body["paging"] = {"cursors": {"before": encode_cursor(offset), "after": encode_cursor(offset + len(chunk))}}
+        if offset + limit < len(items):
+            query = {k: v[0] for k, v in request.query.items()}
+            query["after"] = encode_cursor(offset + limit)
+            body["paging"]["next"] = f"{request.base}{request.path}?{urlencode(query)}"
+    return Reply(200, body, {"X-App-Usage": LOW_USAGE}, account)
+
+
+def _time(post: Post) -> str:
+    return post.created_at.replace("Z", "+0000")
+
+
+def _from(post: Post) -> dict[str, str]:
+    return {"name": post.author.name, "id": user_native(post)}
+
+
+def _fb_post(post: Post) -> dict[str, Any]:
+    return {"id": native(post), "message": post.text, "created_time": _time(post), "permalink_url": post.url,
+            "from": _from(post)}
+
+
+def _fb_comment(data: PlatformData, post: Post) -> dict[str, Any]:
+    comment = {"id": native(post), "message": post.text, "created_time": _time(post), "from": _from(post),
+               "permalink_url": post.url}
+    parent = post.parent_id.split(":", 1)[1] if post.parent_id else None
+    if parent and data.items.get(parent) is not None and data.items[parent].kind != "post":
+        comment["parent"] = {"id": parent, "created_time": _time(data.items[parent])}
+    return comment
+
+
+def _ig_media(post: Post) -> dict[str, Any]:
+    return {"id": native(post), "caption": post.text, "timestamp": _time(post), "permalink": post.url,
+            "username": post.author.handle, "media_type": "IMAGE", "owner": {"id": user_native(post)}}
+
+
+def _ig_reply(post: Post) -> dict[str, Any]:
+    reply = {"id": native(post), "text": post.text, "timestamp": _time(post), "username": post.author.handle,
+             "from": {"id": user_native(post), "username": post.author.handle}, "like_count": 0}
+    if post.parent_id:
+        reply["parent_id"] = post.parent_id.split(":", 1)[1]
+    return reply
+
+
+def _ig_comment(data: PlatformData, request: Request, post: Post, nested: bool) -> dict[str, Any]:
+    comment = _ig_reply(post)
+    comment.pop("parent_id", None)
+    if nested:
+        replies = data.children.get(native(post), [])[::-1]
+        block: dict[str, Any] = {"data": [_ig_reply(r) for r in replies[:IG_COMMENT_LIMIT_MAX]]}
+        if len(replies) > IG_COMMENT_LIMIT_MAX:
+            after = encode_cursor(IG_COMMENT_LIMIT_MAX)
+            query = urlencode({"limit": IG_COMMENT_LIMIT_MAX, "after": after,
+                               "fields": "id,text,timestamp,username,from,parent_id"})
+            block["paging"] = {"cursors": {"after": after},
+                               "next": f"{request.base}/v21.0/{native(post)}/replies?{query}"}
+        comment["replies"] = block
+    return comment
+
+
+def _error(status: int, message: str, code: int) -> Reply:
+    return Reply(status, {"error": {"message": message, "type": "GraphMethodException", "code": code,
+                                    "fbtrace_id": "AsandboxTrace"}})
