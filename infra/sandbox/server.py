@@ -185,7 +185,7 @@ class Sandbox:
         """Answer one request: the platform's handler, then any fault configured for its account."""
         with self._lock:
             self.requests[platform] += 1
-        if self.tokens.get(platform) and not _public(platform, request) and request.token() != self.tokens[platform]:
+        if self.tokens.get(platform) and not _public(platform, request) and not self._token_ok(platform, request):
             reply = _unauthorized(platform)
         else:
             reply = self._handlers[platform](self, request)
@@ -194,6 +194,14 @@ class Sandbox:
         with self._lock:
             self.log.append((platform, request.path, reply.status))
         return reply
+
+    def _token_ok(self, platform: str, request: Request) -> bool:
+        token = request.token()
+        if platform == "bluesky":  # calls carry the session's access JWT, not the app password
+            from infra.sandbox.bluesky import session_token
+
+            return token == session_token(self.tokens[platform])
+        return token == self.tokens[platform]
 
     def _apply_faults(self, platform: str, reply: Reply) -> Reply:
         key = f"{platform}:{reply.account}"
