@@ -85,7 +85,7 @@ def clause_text(finding: Finding) -> str:
     if finding.clause:
         return finding.clause
     text = CATEGORY_TEXT.get(finding.category)
-    return f"{text.clause} — “{text.quote}”" if text else finding.category
+    return f"Guideline {text.clause}: “{text.quote}”" if text else finding.category
 
 
 def suggested_action(finding: Finding) -> str:
