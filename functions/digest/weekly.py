@@ -105,10 +105,10 @@ def plan_audiences(settings: Settings, accounts: AccountsFile) -> list[Audience]
         groups[frozenset(keys)].append(address)
     audiences = [Audience(ALL, None, everyone, None)] if everyone else []
     by_key = {c.key: c for c in accounts.accounts}
-    for keys, addresses in sorted(groups.items(), key=lambda item: sorted(item[0])):
-        configs = tuple(by_key[k] for k in sorted(keys))
+    for scope, addresses in sorted(groups.items(), key=lambda item: sorted(item[0])):
+        configs = tuple(by_key[k] for k in sorted(scope))
         label = _audience_label(configs, accounts)
-        audiences.append(Audience(_slug(label, keys), label, tuple(addresses), configs))
+        audiences.append(Audience(_slug(label, scope), label, tuple(addresses), configs))
     return audiences
 
 
