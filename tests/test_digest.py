@@ -196,3 +196,19 @@ def test_full_report_is_uncapped_and_has_no_email_only_parts(digest):
     report = render_digest(digest, report_url=seed.REPORT_URL).report_html
     assert "Full report" in report and "Open the full report" not in report and "unsubscribe button" not in report
     assert report.count("<mark") == 16
+
+
+@pytest.mark.parametrize(
+    ("started", "counted_failed"), [("2026-11-22T06:00:00Z", True), ("2026-11-22T23:30:00Z", False)]
+)
+def test_a_run_stuck_running_counts_as_failed_only_once_it_is_stale(seeded, started, counted_failed):
+    from datetime import UTC, datetime
+
+    from functions.model import AccountResult, RunRecord
+
+    run_id = started[:4] + started[5:7] + started[8:13] + started[14:16] + "00Z-0a1b2c0a"
+    pending = {"x-CMEAdvance": AccountResult(account="CMEAdvance", platform="x", status="pending")}
+    seeded.put_run(RunRecord(run_id, "schedule", started, accounts=pending))
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    digest = build_digest(seeded, seed.accounts(), period_end=seed.PERIOD_END, now=now)
+    assert any(a.key == "x-CMEAdvance" for a in digest.failed_accounts) is counted_failed

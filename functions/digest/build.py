@@ -129,6 +129,13 @@ class Digest:
     def is_new(self, finding: Finding) -> bool:
         return finding.finding_id in self.new_ids
 
+    def status(self, finding: Finding) -> str:
+        """``new``, ``reported`` (this period's, but an earlier digest showed it) or ``open`` (older)."""
+        if finding.finding_id in self.new_ids:
+            return "new"
+        detected = parse_time(finding.detected_at, field="detected_at").date()
+        return "reported" if detected >= self.period_start else "open"
+
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
@@ -163,23 +170,24 @@ def load_period(
     window = [f for f in earlier if parse_time(f.detected_at, field="detected_at").date() >= repeat_start] + current
     acknowledged = store.acknowledged_ids()
     summary = store.previous_digest_summary(before=period_end)
+    generated_at = (now or datetime.now(UTC)).astimezone(UTC)
     return PeriodData(
         period_start=start,
         period_end=period_end,
         days=days,
         repeat_window_days=repeat_window_days,
-        generated_at=(now or datetime.now(UTC)).astimezone(UTC),
+        generated_at=generated_at,
         current=current,
         previous=previous,
         window=window,
         earlier_open=[f for f in window if f.finding_id in earlier_ids and f.finding_id not in acknowledged],
         reported_before=frozenset(summary.get("finding_ids", ())) if summary else frozenset(),
         previous_digest=date.fromisoformat(summary["period_end"]) if summary else None,
-        runs=_load_runs(store, start, period_end),
+        runs=_load_runs(store, start, period_end, now=generated_at),
     )
 
 
-def _load_runs(store: FindingsStore, start: date, end: date) -> list[tuple[str, datetime, dict]]:
+def _load_runs(store: FindingsStore, start: date, end: date, *, now: datetime) -> list[tuple[str, datetime, dict]]:
     runs = []
     end_id = end.strftime("%Y%m%d")
     for run_id in store.list_runs(since=_day_start(start)):
@@ -189,7 +197,7 @@ def _load_runs(store: FindingsStore, start: date, end: date) -> list[tuple[str, 
         if record is None:
             continue
         started = parse_time(record.started_at, field="started_at")
-        finished = record.finished_at is not None or record.status != "running"
+        finished = record.finished_at is not None or record.status != "running" or now - started > STALE_RUN
         results = {}
         for key, result in record.accounts.items():
             status, kind, error = result.status, result.error_kind, result.error
