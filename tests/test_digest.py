@@ -212,3 +212,9 @@ def test_a_run_stuck_running_counts_as_failed_only_once_it_is_stale(seeded, star
     now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     digest = build_digest(seeded, seed.accounts(), period_end=seed.PERIOD_END, now=now)
     assert any(a.key == "x-CMEAdvance" for a in digest.failed_accounts) is counted_failed
+
+
+def test_inbox_preview_line_says_what_needs_action(digest):
+    html = render_digest(digest).html
+    assert "6 need action now; 10 findings in total, ▲ 5 versus the week before; 2 accounts not collected." in html
+    assert 'class="preheader" style="display: none;' in html

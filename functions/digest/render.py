@@ -178,6 +178,17 @@ def subject_for(digest: Digest) -> str:
     return _trim(clean(" · ".join(parts)), 200)
 
 
+def preheader_for(digest: Digest) -> str:
+    """The inbox preview line: what needs action, in a sentence."""
+    urgent = len(digest.action_now)
+    parts = [f"{urgent} need{'s' if urgent == 1 else ''} action now" if urgent else "Nothing critical or high"]
+    parts.append(f"{len(digest.findings)} findings in total, {digest.total.label} versus the week before")
+    failing = sum(1 for a in digest.failed_accounts if not a.recovered)
+    if failing:
+        parts.append(f"{failing} account{'s' if failing != 1 else ''} not collected")
+    return "; ".join(parts) + "."
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -234,6 +245,7 @@ def _context(digest: Digest, caps: Caps, *, report_url: str | None, full: bool) 
         "generated": when(digest.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
         "previous_digest": _last_day(digest.previous_digest),
         "failing": [a for a in digest.failed_accounts if not a.recovered],
+        "preheader": preheader_for(digest),
     }
 
 
