@@ -91,10 +91,11 @@ def audit_account(
     state = store.get_cursor(account.key)
     # A windowed (on-demand) audit looks back over everything recent and leaves the schedule's cursor alone.
     start_cursor = None if window else state.cursor
-    counter = _Counter()
-    posts: Iterable[Post] = counter.count(connector.collect(start_cursor))
+    posts: Iterable[Post] = connector.collect(start_cursor)
     if window:
         posts = (p for p in posts if window.contains(p))
+    counter = _Counter()
+    posts = counter.count(posts)
     findings: list[Finding] = []
     failure: ConnectorError | None = None
     try:
