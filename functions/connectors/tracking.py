@@ -116,6 +116,13 @@ class ThreadedConnector(HttpConnector):
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
         """Comments and replies on ``post`` (the walk drops those at or before ``seen``)."""
 
+    @property
+    def walked_posts(self) -> set[str]:
+        """Native ids of the posts whose comments this run listed (the cursor keeps only recent ones)."""
+        if not hasattr(self, "_walked"):
+            self._walked: set[str] = set()
+        return self._walked
+
     def option_days(self, name: str, default: float) -> float:
         """A per-account number of days from ``options`` (e.g. ``lookback_days``)."""
         try:
@@ -131,7 +138,7 @@ class ThreadedConnector(HttpConnector):
         now = self.now()
         horizon = format_time(now - timedelta(days=self.option_days("lookback_days", self.lookback_days)))
         oldest_tracked = format_time(now - timedelta(days=self.option_days("track_days", self.track_days)))
-        done: set[str] = set()
+        done = self.walked_posts
         yield from self._new_posts(state, horizon, done)
         for post_id, entry in list(state.tracked.items()):
             if post_id not in done and str(entry.get("at", "")) >= oldest_tracked:

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from functions.connectors.base import HttpConnector, Page, PayloadError, PlatformAuthError, register
-from functions.connectors.limits import threaded_minimum
+from functions.connectors.limits import pages, threaded_minimum
 from functions.connectors.tracking import Mark, PostRef, ThreadedConnector
 from functions.model import Author, Post, format_time, parse_time
 
@@ -113,7 +113,7 @@ class XConnector(ThreadedConnector):
 
     def _mentions(self, cursor: dict[str, Any]) -> Iterator[Post]:
         since = cursor.get("mentions")
-        tracked = set((cursor.get("tracked") or {}).keys())
+        tracked = set((cursor.get("tracked") or {}).keys()) | self.walked_posts
         start = None if since else format_time(self.now().replace(microsecond=0) - timedelta(days=self.track_days))
         newest = since
         try:
@@ -193,8 +193,24 @@ class XConnector(ThreadedConnector):
 
     @classmethod
     def minimum_requests(cls, items: Any) -> int:
-        """Timeline pages, plus one search per post (more for long threads), plus mention pages."""
-        return threaded_minimum(items, cls.page_size, cls.comment_page_size, extra_listings=1)
+        """Timeline pages + one search per post (more for long threads) + the pages of the mentions listing.
+
+        X's mentions endpoint returns every tweet mentioning the account, replies to its posts
+        included, and offers no filter for "not in a conversation I track", so its pages count.
+        """
+        items = list(items)
+        org = {p.author.id: p.author.handle.lower() for p in items if p.kind == "post"}
+        by_id = {p.id: p for p in items}
+        mentions = 0
+        for item in items:
+            if item.kind == "post" or item.author.id in org:
+                continue
+            parent = by_id.get(item.parent_id or "")
+            answers_org = parent is not None and parent.author.id in org
+            if answers_org or any(f"@{h}" in item.text.lower() for h in org.values()):
+                mentions += 1
+        extra = pages(mentions, cls.page_size)
+        return threaded_minimum(items, cls.page_size, cls.comment_page_size, extra_listings=extra)
 
 
 def _newest_id(mark: Mark | None) -> str | None:

@@ -8,6 +8,7 @@ so ``sandbox(posts) -> connector`` gives back the same records. Run: ``python -m
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -456,25 +457,43 @@ def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """All sample items (posts first, each followed by its comments and replies) and their labels."""
     posts: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
-    for p_index, (platform, threads) in enumerate(THREADS.items()):
-        ids = Ids(platform)
-        for t_index, (text, post_labels, comments) in enumerate(threads):
-            at = START + timedelta(days=t_index * 3, hours=p_index * 2)
-            root = _item(platform, ids, "post", "org", text, at, None, None)
-            _emit(posts, labels, root, post_labels)
-            for c_index, (who, c_text, c_labels, replies) in enumerate(comments):
-                c_at = at + timedelta(hours=1 + c_index * 3, minutes=7 * c_index)
-                comment = _item(platform, ids, "comment", who, c_text, c_at, root, root)
-                _emit(posts, labels, comment, c_labels)
-                for r_index, (r_who, r_text, r_labels) in enumerate(replies):
-                    r_at = c_at + timedelta(minutes=25 + 40 * r_index)
-                    reply = _item(platform, ids, "reply", r_who, r_text, r_at, comment, root)
-                    _emit(posts, labels, reply, r_labels)
-        if platform == "x":
-            for who, m_text, m_labels, hours in MENTIONS:
-                mention = _item(platform, ids, "comment", who, m_text, START + timedelta(hours=hours), None, None)
-                _emit(posts, labels, mention, m_labels)
+    for item, cats in iter_items():
+        _emit(posts, labels, item, cats)
     return posts, labels
+
+
+def iter_items(
+    *, start: datetime = START, thread_step: timedelta | None = None, copies: int = 1, comment_scale: float = 1.0
+) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """(item, labels) of every thread, ``copies`` times over with fresh ids; threads ``thread_step`` apart."""
+    ids = {platform: Ids(platform) for platform in THREADS}
+    for copy in range(copies):
+        for p_index, (platform, threads) in enumerate(THREADS.items()):
+            for t_index, thread in enumerate(threads):
+                if thread_step is None:
+                    at = start + timedelta(days=t_index * 3, hours=p_index * 2)
+                else:
+                    at = start + thread_step * ((copy * len(threads) + t_index) * len(THREADS) + p_index)
+                yield from _thread(platform, ids[platform], thread, at, comment_scale)
+            if platform == "x" and copy == 0 and thread_step is None:
+                for who, m_text, m_labels, hours in MENTIONS:
+                    moment = start + timedelta(hours=hours)
+                    yield _item(platform, ids[platform], "comment", who, m_text, moment, None, None), m_labels
+
+
+def _thread(
+    platform: str, ids: Ids, thread: Thread, at: datetime, scale: float
+) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    text, post_labels, comments = thread
+    root = _item(platform, ids, "post", "org", text, at, None, None)
+    yield root, post_labels
+    for c_index, (who, c_text, c_labels, replies) in enumerate(comments):
+        c_at = at + timedelta(minutes=scale * (60 + c_index * 187))
+        comment = _item(platform, ids, "comment", who, c_text, c_at, root, root)
+        yield comment, c_labels
+        for r_index, (r_who, r_text, r_labels) in enumerate(replies):
+            r_at = c_at + timedelta(minutes=scale * (25 + 40 * r_index))
+            yield _item(platform, ids, "reply", r_who, r_text, r_at, comment, root), r_labels
 
 
 def _item(
