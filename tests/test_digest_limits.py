@@ -84,6 +84,7 @@ def test_caps_bound_each_section_of_a_normal_email():
     assert html.count("<mark") == 5 + 3 + 2
     assert "+ 95 more critical or high findings" in html and "+ 97 more medium or low findings" in html
     assert "+ 98 more still-open findings" in html
+    assert "+ 28 more accounts with findings" in html  # 40 accounts, 12 shown
 
 
 def test_a_long_post_is_trimmed_around_its_evidence():

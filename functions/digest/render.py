@@ -44,6 +44,7 @@ class Caps:
     still_open: int = 10
     offenders: int = 10
     failed: int = 50
+    accounts: int = 12
     excerpt_chars: int = 280
 
     def shrunk(self) -> Caps:
@@ -54,11 +55,12 @@ class Caps:
             still_open=self.still_open // 2,
             offenders=self.offenders // 2,
             failed=max(self.failed // 2, 10),
+            accounts=max(self.accounts // 2, 5),
             excerpt_chars=max(self.excerpt_chars // 2, 120),
         )
 
 
-UNCAPPED = Caps(action=10**9, other=10**9, still_open=10**9, offenders=10**9, failed=10**9, excerpt_chars=1000)
+UNCAPPED = Caps(10**9, 10**9, 10**9, 10**9, failed=10**9, accounts=10**9, excerpt_chars=1000)
 
 
 @dataclass(frozen=True, slots=True)
