@@ -126,9 +126,6 @@ class Digest:
     def accounts_with_findings(self) -> int:
         return len(self.by_account)
 
-    def is_new(self, finding: Finding) -> bool:
-        return finding.finding_id in self.new_ids
-
     def status(self, finding: Finding) -> str:
         """``new``, ``reported`` (this period's, but an earlier digest showed it) or ``open`` (older)."""
         if finding.finding_id in self.new_ids:

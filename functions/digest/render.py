@@ -206,7 +206,6 @@ def _environment() -> Environment:
         highlight_text=highlight_text,
         safe_url=safe_url,
         when=when,
-        clean=clean,
         category=texts.category_label,
         clause=texts.clause_text,
         action=texts.suggested_action,
@@ -217,7 +216,6 @@ def _environment() -> Environment:
         SEVERITIES=SEVERITIES,
         SEVERITY_COLOR=texts.SEVERITY_COLOR,
         SEVERITY_BG=texts.SEVERITY_BG,
-        CATEGORY_COLOR=texts.CATEGORY_COLOR,
         KIND_TEXT=texts.KIND_TEXT,
     )
     return env

@@ -70,7 +70,6 @@ ACTION_TEXT = {
 
 SEVERITY_COLOR = {"critical": "#b42318", "high": "#c4320a", "medium": "#b54708", "low": "#475467"}
 SEVERITY_BG = {"critical": "#fef3f2", "high": "#fff6ed", "medium": "#fffaeb", "low": "#f2f4f7"}
-CATEGORY_COLOR = "#1d4ed8"
 
 KIND_TEXT = {"post": "Post", "comment": "Comment", "reply": "Reply"}
 
