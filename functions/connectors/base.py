@@ -271,7 +271,7 @@ class HttpConnector(Connector):
             problem: str
             try:
                 response = self.session.request(
-                    method, url, params=params, headers=headers, json=json_body, timeout=self.timeout
+                    method, url, params=params, headers=headers, json=json_body, timeout=self._timeout()
                 )
             except requests.Timeout:
                 problem = "timeout"
@@ -301,6 +301,12 @@ class HttpConnector(Connector):
             if attempts >= self.max_attempts:
                 raise PlatformUnavailable(f"{self.platform} unavailable after {attempts} attempts ({problem})")
             self._backoff(attempts, problem)
+
+    def _timeout(self) -> float:
+        try:
+            return float(self.account.options.get("timeout_seconds", self.timeout))
+        except (TypeError, ValueError):
+            return self.timeout
 
     def rate_limit_wait(self, response: Any, *, now: float) -> float | None:
         """Seconds the platform asks us to wait, or None when the answer is not a rate limit."""

@@ -159,7 +159,10 @@ class Sandbox:
         self._handlers = _handlers()
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        # A short poll interval makes stop() quick (tests start and stop many sandboxes).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="sandbox", daemon=True
+        )
         host_name, port_number = self._server.server_address[:2]
         self.url = f"http://{host_name}:{port_number}"
 

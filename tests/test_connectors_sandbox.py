@@ -1,0 +1,199 @@
+"""The real connectors against the local sandbox, over real HTTP: round trips, cursors and faults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from functions.connectors.base import Connector, PlatformAuthError, PlatformUnavailable
+from functions.model import PLATFORMS, Post, read_posts
+from infra.sandbox import DEMO_TOKENS, Fault, start_sandbox
+from infra.sandbox.data import shift_to_now
+from infra.sandbox.harness import connector, demo_accounts, demo_secrets_provider
+
+SAMPLES = Path(__file__).resolve().parent.parent / "infra" / "samples" / "posts.jsonl"
+
+
+@pytest.fixture(scope="module")
+def provider():
+    return demo_secrets_provider()
+
+
+@pytest.fixture(scope="module")
+def posts() -> list[Post]:
+    with SAMPLES.open(encoding="utf-8") as handle:
+        return shift_to_now(list(read_posts(handle)), now=datetime.now(UTC))
+
+
+@pytest.fixture(scope="module")
+def sandbox(posts):
+    with start_sandbox(posts, shift_to_now=False) as running:
+        yield running
+
+
+class Sleeps(list):
+    """Records the waits a connector asks for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def of(posts: list[Post], platform: str) -> list[Post]:
+    return [p for p in posts if p.platform == platform]
+
+
+def run(conn: Connector, cursor: dict | None = None) -> list[Post]:
+    return list(conn.collect(cursor))
+
+
+def by_id(items: list[Post]) -> dict[str, Post]:
+    return {p.id: p for p in items}
+
+
+@pytest.fixture
+def faulty(posts) -> Iterator:
+    started = []
+
+    def start(platform: str, fault: Fault):
+        account = demo_accounts("http://unused")[platform].account
+        sandbox = start_sandbox(posts, shift_to_now=False, faults={f"{platform}:{account}": fault})
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_sandbox_posts_come_back_identical_through_each_connector(platform, sandbox, posts, provider):
+    conn = connector(demo_accounts(sandbox.url)[platform], provider)
+    got = run(conn)
+    assert len(got) == len(by_id(got)), "no item twice"
+    assert by_id(got) == by_id(of(posts, platform))
+    assert conn.stopped_early is None and conn.skipped == 0
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_requests_made_are_the_minimum_the_api_allows(platform, sandbox, posts, provider):
+    conn = connector(demo_accounts(sandbox.url)[platform], provider)
+    run(conn)
+    assert conn.requests_made == type(conn).minimum_requests(of(posts, platform))
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_second_run_yields_only_what_is_new(platform, posts, provider):
+    mine = sorted(of(posts, platform), key=lambda p: p.created_at)
+    cut = mine[len(mine) // 2].created_at
+    old = [p for p in posts if p.created_at < cut]
+    new = {p.id for p in mine if p.created_at >= cut}
+    assert any(p.kind != "post" and p.id in new for p in mine) and any(p.id not in new for p in mine)
+    with start_sandbox(old, shift_to_now=False) as before:
+        first = connector(demo_accounts(before.url)[platform], provider)
+        assert {p.id for p in run(first)} == {p.id for p in mine if p.id not in new}
+    with start_sandbox(posts, shift_to_now=False) as after:
+        second = connector(demo_accounts(after.url)[platform], provider)
+        assert {p.id for p in run(second, first.cursor)} == new
+        third = connector(demo_accounts(after.url)[platform], provider)
+        assert run(third, second.cursor) == []
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_short_rate_limit_is_waited_out(platform, posts, provider, faulty):
+    sandbox = faulty(platform, Fault("rate_limit", retry_after=2, after=1, times=1))
+    sleeps = Sleeps()
+    conn = connector(demo_accounts(sandbox.url)[platform], provider, sleep=sleeps, seconds=3600)
+    assert by_id(run(conn)) == by_id(of(posts, platform))
+    assert conn.stopped_early is None
+    assert sleeps and max(sleeps) >= 1
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_long_rate_limit_stops_cleanly_and_the_cursor_skips_nothing(platform, posts, provider, faulty):
+    sandbox = faulty(platform, Fault("rate_limit", retry_after=7200, after=2, times=None))
+    conn = connector(demo_accounts(sandbox.url)[platform], provider, seconds=600)
+    first = run(conn)
+    assert conn.stopped_early and conn.stopped_early.startswith("rate-limited")
+    with start_sandbox(posts, shift_to_now=False) as healthy:
+        rest = run(connector(demo_accounts(healthy.url)[platform], provider), conn.cursor)
+    assert {p.id for p in first} | {p.id for p in rest} == {p.id for p in of(posts, platform)}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("kind", ["unauthorized", "forbidden"])
+def test_refused_token_is_an_auth_error_that_never_shows_the_token(platform, kind, provider, faulty):
+    sandbox = faulty(platform, Fault(kind, times=None, after=1 if platform == "bluesky" else 0))
+    conn = connector(demo_accounts(sandbox.url)[platform], provider)
+    with pytest.raises(PlatformAuthError) as caught:
+        run(conn)
+    token = DEMO_TOKENS[platform]
+    assert token not in str(caught.value) and token not in repr(caught.value) and token not in repr(conn)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_server_errors_are_retried_with_growing_backoff(platform, posts, provider, faulty):
+    sandbox = faulty(platform, Fault("server_error", times=2))
+    sleeps = Sleeps()
+    conn = connector(demo_accounts(sandbox.url)[platform], provider, sleep=sleeps)
+    assert by_id(run(conn)) == by_id(of(posts, platform))
+    assert sleeps[:2] == [1.0, 2.0]
+
+
+def test_server_errors_that_outlast_the_retries_make_the_platform_unavailable(provider, faulty):
+    sandbox = faulty("mastodon", Fault("server_error", times=None))
+    conn = connector(demo_accounts(sandbox.url)["mastodon"], provider)
+    with pytest.raises(PlatformUnavailable):
+        run(conn)
+    assert conn.requests_made == 4
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+def test_broken_page_is_skipped_and_a_rerun_gets_what_it_held(platform, kind, posts, provider, faulty):
+    sandbox = faulty(platform, Fault(kind, after=2, times=2))  # the retry gets a broken body too
+    conn = connector(demo_accounts(sandbox.url)[platform], provider)
+    first = run(conn)
+    assert conn.skipped >= 1 and conn.stopped_early is None
+    with start_sandbox(posts, shift_to_now=False) as healthy:
+        rest = run(connector(demo_accounts(healthy.url)[platform], provider), conn.cursor)
+    assert {p.id for p in first} | {p.id for p in rest} == {p.id for p in of(posts, platform)}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_request_budget_stops_cleanly_and_the_next_run_finishes(platform, posts, provider, sandbox):
+    conn = connector(demo_accounts(sandbox.url)[platform], provider, max_requests=2)
+    first = run(conn)
+    assert conn.requests_made == 2
+    assert conn.stopped_early and conn.stopped_early.startswith("budget")
+    rest = run(connector(demo_accounts(sandbox.url)[platform], provider), conn.cursor)
+    assert {p.id for p in first} | {p.id for p in rest} == {p.id for p in of(posts, platform)}
+
+
+def test_slow_answer_times_out_and_is_retried(posts, provider, faulty):
+    sandbox = faulty("bluesky", Fault("slow", delay=1.0, after=1, times=1))
+    conn = connector(demo_accounts(sandbox.url)["bluesky"], provider, timeout_seconds=0.3)
+    assert by_id(run(conn)) == by_id(of(posts, "bluesky"))
+    assert conn.requests_made == type(conn).minimum_requests(of(posts, "bluesky")) + 1
+
+
+def test_facebook_near_its_usage_limit_waits_or_stops(posts, provider, faulty):
+    sandbox = faulty("facebook", Fault("usage", usage=97, after=1, times=None))
+    conn = connector(demo_accounts(sandbox.url)["facebook"], provider, seconds=30)
+    run(conn)
+    assert conn.stopped_early and conn.stopped_early.startswith("rate-limited")
+    assert conn.requests_made == 2
+
+
+def test_no_token_reaches_a_log_line_even_when_things_fail(posts, provider, faulty, caplog):
+    caplog.set_level(logging.DEBUG)
+    for platform, fault in [("x", Fault("malformed", after=1, times=2)), ("facebook", Fault("server_error")),
+                            ("youtube", Fault("rate_limit", retry_after=1))]:
+        sandbox = faulty(platform, fault)
+        run(connector(demo_accounts(sandbox.url)[platform], provider))
+    text = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')} {r.args}" for r in caplog.records)
+    assert "skipped malformed payload" in text and "retrying" in text
+    assert not any(token in text for token in DEMO_TOKENS.values())
