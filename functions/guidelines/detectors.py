@@ -20,6 +20,19 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from functions.guidelines.normalize import Views, fold
+from functions.guidelines.prefilter import (
+    PLACEHOLDER,
+    WORD_START,
+    literal_key,
+    required_literals,
+    squeezed_keys,
+    term_key,
+    trie_regex,
+)
+
+# A pattern's prefilter: (word keys, substrings); the pattern can match only if one key or substring is there.
+# None: nothing is known, always scan.
+Gate = tuple[frozenset[str], tuple[str, ...]] | None
 
 Hit = tuple[int, int, float]
 VIEWS = ("norm", "deleet", "plain")
@@ -48,6 +61,15 @@ MACROS: dict[str, str] = {
     r"|board|committee|faculty|manager|provider|vendor|sponsor|lab|clinic|firm|keynote|moderator|panelist|host)\b)",
 }
 _MACRO_REF = re.compile(r"\{@(\w+)\}")
+_DIGITS = set("0123456789")
+# Strings one of which every match of a macro contains (prefilter); a macro without an entry cannot gate.
+MACRO_GATES: dict[str, set[str]] = {
+    "phone": _DIGITS,
+    "email": {"@"},
+    "url": {"."},
+    "street": _DIGITS,
+    "money": {"$", "€", "£", "dollar", "usd", "euro", "buck"},
+}
 
 
 class DetectorConfigError(ValueError):
@@ -68,6 +90,9 @@ class Document:
     kind: str
     has_parent: bool
     parent_norm: str
+    keys: frozenset[str]
+    spaced: list[tuple[int, int, str]] | None = None
+    squeezed: frozenset[str] | None = None  # keys of the deleet view without repeated letters, built on demand
 
     def view(self, name: str) -> str:
         """The named view of the text."""
@@ -101,15 +126,27 @@ def register(name: str) -> Callable[[type[Detector]], type[Detector]]:
     return wrap
 
 
-def term_to_regex(term: str) -> str:
-    """A policy term to a regex: folded, words separated by any non-word run, ``*`` = any word ending."""
+_SEP = r"[\s\-_.,:;'\"]+"
+_WILD = r"[\w'\-]*"
+
+
+def term_atoms(term: str) -> list[str]:
+    """A policy term as regex atoms: folded letters, any non-word run between words, ``*`` = any word ending."""
     folded = fold(term.strip())
-    stem_wild = folded.endswith("*")
     words = [w for w in re.split(r"\s+", folded.rstrip("*")) if w]
-    body = r"[\s\-_.,:;'\"]+".join(re.escape(w) for w in words)
-    if stem_wild:
-        body += r"[\w'\-]*"
-    return body
+    atoms: list[str] = []
+    for number, word in enumerate(words):
+        if number:
+            atoms.append(_SEP)
+        atoms.extend(re.escape(ch) for ch in word)
+    if folded.endswith("*"):
+        atoms.append(_WILD)
+    return atoms
+
+
+def term_to_regex(term: str) -> str:
+    """A policy term as one regex (see :func:`term_atoms`)."""
+    return "".join(term_atoms(term))
 
 
 def expand_macros(pattern: str, field: str) -> str:
@@ -133,11 +170,14 @@ def _string_list(params: dict[str, Any], key: str, field: str) -> list[str]:
 
 @dataclass(slots=True)
 class Matcher:
-    """Compiled terms + patterns on one view."""
+    """Compiled terms (a prefix trie, gated by word keys) and patterns (gated by required literals) on one view."""
 
-    regex: re.Pattern[str]
     view: str
     window: int | None
+    terms: re.Pattern[str] | None
+    keys: frozenset[str] | None  # None: the terms cannot be gated by keys, always scan
+    raw: tuple[str, ...]  # terms without a word key (emoji, symbols), checked as substrings
+    patterns: list[tuple[re.Pattern[str], Gate]]  # each with its gate
 
     @classmethod
     def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
@@ -158,31 +198,80 @@ class Matcher:
         window = spec.get("window")
         if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
             raise DetectorConfigError(f"{field}.window", "must be a positive integer (characters)")
-        parts = []
-        if terms:
-            # Longest first so the alternation prefers the most specific phrase.
-            alts = sorted({term_to_regex(t) for t in terms}, key=len, reverse=True)
-            parts.append(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])")
-        for number, pattern in enumerate(patterns):
-            expanded = expand_macros(pattern, f"{field}.patterns[{number}]")
-            try:
-                re.compile(expanded)
-            except re.error as exc:
-                raise DetectorConfigError(f"{field}.patterns[{number}]", f"invalid regex: {exc}") from None
-            parts.append(f"(?:{expanded})")
-        flags = 0 if view == "plain" else re.IGNORECASE
-        return cls(re.compile("|".join(parts), flags), view, window)
+        # The norm and deleet views are already lower case; only the original-case view needs no flag either.
+        flags = 0
+        term_regex, keys, raw = _compile_terms(terms, view, flags)
+        return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view))
+
+    def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> list[re.Match[str]]:
+        """Every match in the view (terms first), skipping scans the prefilters rule out."""
+        text = doc.view(self.view)
+        end = len(text) if hi is None else hi
+        found: list[re.Match[str]] = []
+        if self.terms is not None and (self.keys is None or not self.keys.isdisjoint(doc.keys)
+                                       or any(r in text for r in self.raw)):
+            found.extend(self.terms.finditer(text, lo, end))
+        for regex, gate in self.patterns:
+            if gate is None or not gate[0].isdisjoint(doc.keys) or any(g in text for g in gate[1]):
+                found.extend(regex.finditer(text, lo, end))
+        return found
 
     def search_near(self, doc: Document, start: int, end: int) -> tuple[int, int] | None:
-        """Nearest match within ``window`` characters of [start, end), or anywhere without a window."""
-        text = doc.view(self.view)
+        """A match within ``window`` characters of [start, end), or anywhere without a window."""
         if self.window is None:
-            found = self.regex.search(text)
+            matches = self.candidates(doc)
         else:
-            lo = max(0, start - self.window)
-            hi = min(len(text), end + self.window)
-            found = self.regex.search(text, lo, hi)
-        return found.span() if found else None
+            matches = self.candidates(doc, max(0, start - self.window), end + self.window)
+        return matches[0].span() if matches else None
+
+
+def _compile_terms(terms: list[str], view: str, flags: int
+                   ) -> tuple[re.Pattern[str] | None, frozenset[str] | None, tuple[str, ...]]:
+    if not terms:
+        return None, None, ()
+    regex = re.compile(r"(?<![\w])" + trie_regex(term_atoms(t) for t in terms) + r"(?![\w])", flags)
+    if view != "norm":
+        return regex, None, ()
+    keys: set[str] = set()
+    raw: list[str] = []
+    for term in terms:
+        key = term_key(fold(term.strip()))
+        if key is not None:
+            keys.add(key)
+        elif re.search(r"[a-z0-9]", fold(term)):
+            return regex, None, ()  # a short wildcard stem: cannot be keyed, always scan
+        else:
+            raw.append(fold(term.strip()).rstrip("*"))
+    return regex, frozenset(keys), tuple(raw)
+
+
+def _compile_patterns(patterns: list[str], field: str, flags: int, view: str
+                      ) -> list[tuple[re.Pattern[str], Gate]]:
+    compiled = []
+    for number, pattern in enumerate(patterns):
+        text = expand_macros(pattern, f"{field}.patterns[{number}]")
+        try:
+            regex = re.compile(text, flags)
+        except re.error as exc:
+            raise DetectorConfigError(f"{field}.patterns[{number}]", f"invalid regex: {exc}") from None
+        marked = _MACRO_REF.sub(lambda m: re.escape(PLACEHOLDER.format(m.group(1))), pattern)
+        compiled.append((regex, _gate(required_literals(marked, flags, MACRO_GATES), view)))
+    return compiled
+
+
+def _gate(needed: set[str] | None, view: str) -> Gate:
+    """Word keys for required strings that start a word (norm view only), substrings for the others."""
+    if not needed:
+        return None
+    keys: set[str] = set()
+    substrings: list[str] = []
+    for literal in needed:
+        key = literal_key(literal) if view == "norm" else None
+        if key is None:
+            substrings.append(literal.lstrip(WORD_START))
+        else:
+            keys.add(key)
+    return frozenset(keys), tuple(sorted(substrings, key=len, reverse=True))
 
 
 @register("phrases")
@@ -207,8 +296,7 @@ class Phrases(Detector):
         self.confidence = _confidence(params)
 
     def find(self, doc: Document) -> Hit | None:
-        text = doc.view(self.primary.view)
-        for found in self.primary.regex.finditer(text):
+        for found in self.primary.candidates(doc):
             start, end = found.span()
             span_start, span_end, ok = start, end, True
             for group in self.near:
@@ -263,16 +351,19 @@ class ObfuscatedTerms(Detector):
         if not terms:
             raise DetectorConfigError("terms", "needs at least one term")
         words: list[str] = []
-        alts: list[str] = []
+        sequences: list[list[str]] = []
         for term in terms:
             folded = fold(term.strip())
             stem = folded.rstrip("*")
             wild = folded.endswith("*")
             # Elongation: every letter may repeat (fuuuck, shiiit).
-            body = "".join(re.escape(ch) + "+" if ch.isalpha() else re.escape(ch) for ch in stem)
-            alts.append(body + (r"[a-z]*" if wild else r"(?:s|es|ed|ing|in)?"))
+            atoms = [re.escape(ch) + "+" if ch.isalpha() else (r"[\s\-_.]+" if ch == " " else re.escape(ch))
+                     for ch in stem]
+            sequences.append(atoms + [r"[a-z]*" if wild else r"(?:s|es|ed|ing|in)?"])
             words.extend(stem + s for s in (_SUFFIXES if wild else ("", "s")))
-        self.regex = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(alts, key=len, reverse=True)) + r")(?![a-z])")
+        self.regex = re.compile(r"(?<![a-z])" + trie_regex(sequences) + r"(?![a-z])")
+        term_keys = [term_key(fold(t.strip()), squeeze=True) for t in terms]
+        self.keys = None if any(k is None for k in term_keys) else frozenset(k for k in term_keys if k)
         self.vocabulary = "\n" + "\n".join(sorted(set(words))) + "\n"
         self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
         self.confidence = _confidence(params)
@@ -282,17 +373,21 @@ class ObfuscatedTerms(Detector):
 
     def find(self, doc: Document) -> Hit | None:
         text = doc.views.deleet
-        for found in self.regex.finditer(text):
-            if not self._vetoed(doc, *found.span()):
-                return found.start(), found.end(), self.confidence
+        if self.keys is not None and doc.squeezed is None:
+            doc.squeezed = squeezed_keys(text)
+        if self.keys is None or not self.keys.isdisjoint(doc.squeezed):  # type: ignore[arg-type]
+            for found in self.regex.finditer(text):
+                if not self._vetoed(doc, *found.span()):
+                    return found.start(), found.end(), self.confidence
         if any(ch in text for ch in _MASK):
             for token in _MASKED_TOKEN.finditer(text):
                 if self._masked_word_matches(token.group().rstrip("!?")) and not self._vetoed(doc, *token.span()):
                     return token.start(), token.end(), self.confidence * 0.95
-        for run in _SPACED.finditer(text):
-            joined = re.sub(r"[^a-z]", "", run.group())
-            if self.regex.fullmatch(joined) and not self._vetoed(doc, *run.span()):
-                return run.start(), run.end(), self.confidence * 0.95
+        if doc.spaced is None:
+            doc.spaced = [(m.start(), m.end(), re.sub(r"[^a-z]", "", m.group())) for m in _SPACED.finditer(text)]
+        for start, end, joined in doc.spaced:
+            if self.regex.fullmatch(joined) and not self._vetoed(doc, start, end):
+                return start, end, self.confidence * 0.95
         return None
 
     def _masked_word_matches(self, token: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from functions.guidelines.detectors import Document
 from functions.guidelines.normalize import Views, fold, views_of
 from functions.guidelines.policy import Policy, Rule, load_policy
+from functions.guidelines.prefilter import token_keys
 from functions.model import SEVERITY_RANK, Finding, Post, finding_id_for
 
 EXCERPT_CHARS = 240
@@ -72,7 +73,7 @@ class Engine:
         if self._allow is not None:
             views = _blank_allowed(views, self._allow)
         parent_norm = fold(parent_text) if parent_text else ""
-        return Document(text, views, is_org, kind, has_parent, parent_norm)
+        return Document(text, views, is_org, kind, has_parent, parent_norm, token_keys(views.norm))
 
     def _local(self, doc: Document) -> list[Verdict]:
         found: dict[str, Verdict] = {}

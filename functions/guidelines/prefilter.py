@@ -1,0 +1,233 @@
+"""Cheap prefilters that let the engine skip a rule's regexes on posts that cannot match.
+
+Three tools, all computed once (at policy load, or once per post):
+- ``token_keys``: the set of word keys of a text (first 4 letters of each word, or the whole short word);
+  a term can only match when its first word's key is in the set.
+- ``required_literals``: strings one of which every match of a regex must contain (None when unknown),
+  read from the parsed regex; a trie of them is searched before the real pattern.
+- ``trie_regex``: an alternation factored by common prefixes, which Python's ``re`` scans much faster
+  than a flat list of alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+try:  # Python 3.11+
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older interpreters
+    import sre_parse  # type: ignore[no-redef]
+
+TOKEN_RE = re.compile(r"[a-z0-9]+")
+KEY_LEN = 4
+MIN_LITERAL = 3
+
+
+def key_of(token: str) -> str:
+    """The prefilter key of one word."""
+    return token[:KEY_LEN]
+
+
+def token_keys(text: str) -> frozenset[str]:
+    """Keys of every word of an already-normalized text."""
+    return frozenset(t[:KEY_LEN] for t in TOKEN_RE.findall(text))
+
+
+def term_key(folded_term: str, squeeze: bool = False) -> str | None:
+    """Key of the rarest-looking (longest) word of a folded term, or None when the term cannot be keyed.
+
+    Any word works as a key, since the term matches only when all its words are there; the longest one
+    is the least likely to be in an unrelated post. ``squeeze`` collapses repeated letters (elongation).
+    """
+    stem = folded_term.rstrip("*")
+    tokens = TOKEN_RE.findall(stem)
+    if not tokens:
+        return None
+    if folded_term.endswith("*") and len(tokens[-1]) < KEY_LEN:
+        tokens = tokens[:-1]  # a short wildcard stem ("fk*") cannot give a 4-letter key
+        if not tokens:
+            return None
+    word = max(tokens, key=len)
+    return key_of(squeeze_letters(word) if squeeze else word)
+
+
+_REPEAT = re.compile(r"([a-z])\1+")
+
+
+def squeeze_letters(text: str) -> str:
+    """Collapse runs of one repeated letter ("fuuuck" -> "fuck", "bullshit" -> "bulshit")."""
+    return _REPEAT.sub(r"\1", text)
+
+
+def squeezed_keys(text: str) -> frozenset[str]:
+    """Keys of every word of ``text`` after collapsing repeated letters."""
+    return frozenset(t[:KEY_LEN] for t in TOKEN_RE.findall(_REPEAT.sub(r"\1", text)))
+
+
+def trie_regex(sequences: Iterable[Sequence[str]]) -> str:
+    """One alternation regex over sequences of regex atoms, factored by common prefixes."""
+    root: dict[str, dict] = {}
+    for atoms in sequences:
+        node = root
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[""] = {}
+    return _emit(root)
+
+
+def _emit(node: dict[str, dict]) -> str:
+    ends = "" in node
+    branches = [atom + _emit(child) for atom, child in sorted(node.items()) if atom != ""]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        return f"(?:{body})?"
+    return body
+
+
+def literal_trie(literals: Iterable[str], flags: int = 0) -> re.Pattern[str]:
+    """A compiled trie that finds any of ``literals`` as a substring."""
+    return re.compile(trie_regex([re.escape(ch) for ch in lit] for lit in sorted(set(literals))), flags)
+
+
+PLACEHOLDER = "\x01{}\x01"  # stands for a macro whose own gate strings are known
+
+
+WORD_START = "\x02"  # marks a required string that begins at a word start (so it can be gated by word keys)
+_SPACE_CATEGORIES = ("CATEGORY_SPACE",)
+
+
+def required_literals(pattern: str, flags: int = 0, macro_gates: dict[str, set[str]] | None = None
+                      ) -> set[str] | None:
+    """Strings of which every match of ``pattern`` contains at least one, or None if none can be proven.
+
+    A string starting with WORD_START begins at a word start in every match. ``pattern`` may hold macro
+    placeholders (``PLACEHOLDER.format(name)``); a placeholder chosen as the requirement is replaced by
+    that macro's gate strings.
+    """
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except re.error:
+        return None
+    found = _sequence(list(parsed), False)
+    if found is None:
+        return None
+    result: set[str] = set()
+    for literal in found:
+        bare = literal.lstrip(WORD_START)
+        if bare.startswith("\x01") and bare.endswith("\x01") and macro_gates is not None:
+            result |= macro_gates.get(bare.strip("\x01"), {""})
+        else:
+            result.add(literal)
+    lengths = [len(s.lstrip(WORD_START)) for s in result]
+    if "" in result or min(lengths) < 1 or any("\x01" in s for s in result):
+        return None
+    if min(lengths) < MIN_LITERAL and not result <= set().union(*(macro_gates or {}).values()):
+        return None
+    return result
+
+
+def literal_key(literal: str) -> str | None:
+    """Word key that every text containing ``literal`` (marked WORD_START) has, or None."""
+    if not literal.startswith(WORD_START):
+        return None
+    words = literal.lstrip(WORD_START).split(" ")
+    first = words[0]
+    if not first or not TOKEN_RE.fullmatch(first):
+        return None
+    if len(first) >= KEY_LEN or len(words) > 1:  # a complete short word ("or you") is its own key
+        return key_of(first)
+    return None
+
+
+def _size(literal: str) -> int:
+    return len(literal.lstrip(WORD_START))
+
+
+def _is_space(name: str, arg: object) -> bool:
+    if name == "LITERAL":
+        return arg == 32
+    if name == "IN":
+        return any(str(o) == "CATEGORY" and str(a) in _SPACE_CATEGORIES or (str(o) == "LITERAL" and a == 32)
+                   for o, a in arg)  # type: ignore[attr-defined]
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _high, sub = arg  # type: ignore[misc]
+        return low >= 1 and len(sub) == 1 and _is_space(str(sub[0][0]), sub[0][1])
+    return False
+
+
+def _sequence(items: list, boundary: bool) -> set[str] | None:
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    run_start = False
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            if not run:
+                run_start = boundary
+            run.append(chr(arg))
+            boundary = arg == 32
+            continue
+        if name == "AT":
+            if not run and str(arg) in ("AT_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_STRING"):
+                boundary = True
+            continue  # zero-width: the literal run stays contiguous
+        if name in ("ASSERT", "ASSERT_NOT"):
+            continue
+        if run:
+            head = (WORD_START if run_start else "") + "".join(run)
+            # sre factors common prefixes out of alternations ("ssn|social" -> "s" + "sn|ocial"); glue them back.
+            lead = _leading(list(arg[1])) if name == "BRANCH" else None  # type: ignore[index]
+            candidates.append({head + tail for tail in lead} if lead else {head})
+            run = []
+        found = _node(name, arg, boundary)
+        if found is not None:
+            candidates.append(found)
+        boundary = _is_space(name, arg)
+    if run:
+        candidates.append({(WORD_START if run_start else "") + "".join(run)})
+    if not candidates:
+        return None
+    # Fewest strings first (each costs one test per post); short strings ("for", "all") are in most posts
+    # and gate nothing, so prefer 5+ characters, then 4, then 3.
+    for floor in (5, 4, MIN_LITERAL):
+        usable = [c for c in candidates if min(_size(s) for s in c) >= floor]
+        if usable:
+            return min(usable, key=lambda c: (len(c), -min(_size(s) for s in c)))
+    return max(candidates, key=lambda c: min(_size(s) for s in c))
+
+
+def _leading(branches: list) -> set[str] | None:
+    """The literal text each alternative starts with, or None if one starts with something else."""
+    heads: set[str] = set()
+    for branch in branches:
+        head = []
+        for op, arg in branch:
+            if str(op) != "LITERAL":
+                break
+            head.append(chr(arg))
+        if not head:
+            return None
+        heads.add("".join(head))
+    return heads
+
+
+def _node(name: str, arg: object, boundary: bool) -> set[str] | None:
+    if name == "SUBPATTERN":
+        return _sequence(list(arg[-1]), boundary)  # type: ignore[index]
+    if name == "ATOMIC_GROUP":
+        return _sequence(list(arg), boundary)  # type: ignore[arg-type]
+    if name == "BRANCH":
+        union: set[str] = set()
+        for branch in arg[1]:  # type: ignore[index]
+            found = _sequence(list(branch), boundary)
+            if found is None:
+                return None
+            union |= found
+        return union
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _high, sub = arg  # type: ignore[misc]
+        return _sequence(list(sub), boundary) if low >= 1 else None
+    return None
