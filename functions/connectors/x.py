@@ -119,10 +119,10 @@ class XConnector(ThreadedConnector):
         try:
             for tweet, users in self._pages(self.client.get_users_mentions, self.user_id,
                                             **self._params(since_id=since, start_time=start)):
+                if str(tweet.get("id", "")).isdigit() and (newest is None or int(tweet["id"]) > int(newest)):
+                    newest = str(tweet["id"])
                 if tweet.get("conversation_id") in tracked:
                     continue  # collected with its conversation
-                if newest is None or int(tweet.get("id", 0)) > int(newest):
-                    newest = str(tweet.get("id"))
                 item = self.skip_bad(tweet, users, tweet.get("conversation_id"))
                 if item is not None:
                     yield item
