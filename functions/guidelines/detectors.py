@@ -35,7 +35,8 @@ from functions.guidelines.prefilter import (
 Gate = tuple[frozenset[str], tuple[str, ...]] | None
 
 Hit = tuple[int, int, float]
-VIEWS = ("norm", "deleet", "plain")
+# norm: folded text; deleet: norm with leetspeak undone; plain: original case; thread: the author's own parent post
+VIEWS = ("norm", "deleet", "plain", "thread")
 
 # Reusable pieces for rule patterns, written ``{@name}`` inside a pattern.
 MACROS: dict[str, str] = {
@@ -89,13 +90,15 @@ class Document:
     is_org: bool
     kind: str
     has_parent: bool
-    parent_norm: str
+    thread: str  # normalized text of the parent post when the same author wrote it (a thread), else ""
     keys: frozenset[str]
     spaced: list[tuple[int, int, str]] | None = None
     squeezed: frozenset[str] | None = None  # keys of the deleet view without repeated letters, built on demand
 
     def view(self, name: str) -> str:
         """The named view of the text."""
+        if name == "thread":
+            return self.thread
         return getattr(self.views, name)  # type: ignore[no-any-return]
 
 
@@ -218,7 +221,7 @@ class Matcher:
 
     def search_near(self, doc: Document, start: int, end: int) -> tuple[int, int] | None:
         """A match within ``window`` characters of [start, end), or anywhere without a window."""
-        if self.window is None:
+        if self.window is None or self.view == "thread":
             matches = self.candidates(doc)
         else:
             matches = self.candidates(doc, max(0, start - self.window), end + self.window)

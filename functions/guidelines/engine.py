@@ -49,31 +49,37 @@ class Engine:
         self.rules: list[Rule] = sorted(policy.rules, key=lambda r: (SEVERITY_RANK[r.severity], r.id))
         self._allow = _allow_regex(policy.allow_terms, policy.allow_domains)
         self.extra: list[Any] = []
-        if policy.evaluators:
+        if any(config.get("enabled") for config in policy.evaluators.values()):
             from functions.guidelines.evaluators import build_evaluators
 
-            self.extra = build_evaluators(policy.evaluators, clients or {})
+            self.extra = build_evaluators(policy.evaluators, clients or {}, policy.rules)
+
+    def evaluator_stats(self) -> dict[str, dict[str, Any]]:
+        """Calls, failures and budget skips of each enabled extra evaluator."""
+        return {e.name: {"calls": e.stats.calls, "failures": e.stats.failures, "budget_skips": e.stats.budget_skips,
+                         "budget_left": e.budget.remaining} for e in self.extra}
 
     def evaluate(self, post: Post, *, parent: Post | None = None) -> list[Verdict]:
         """Verdicts for ``post``, one per category at most, strongest rule of each category."""
         if self.policy.allow_authors and post.author.handle.lower().lstrip("@") in self.policy.allow_authors:
             return []
-        doc = self.document(post.text, is_org=post.author.is_org, kind=post.kind,
-                            parent_text=parent.text if parent is not None else None,
+        # The parent's text matters as the author's own earlier words in a thread (a disclosure made there).
+        thread = parent.text if parent is not None and parent.author.id == post.author.id else None
+        doc = self.document(post.text, is_org=post.author.is_org, kind=post.kind, thread_text=thread,
                             has_parent=parent is not None or post.parent_id is not None)
         verdicts = self._local(doc)
         if self.extra:
             verdicts = self._with_extra(post, doc, verdicts)
         return verdicts
 
-    def document(self, text: str, *, is_org: bool = False, kind: str = "comment", parent_text: str | None = None,
+    def document(self, text: str, *, is_org: bool = False, kind: str = "comment", thread_text: str | None = None,
                  has_parent: bool = False) -> Document:
         """Prepare a text once for every detector (views, allow-lists blanked out)."""
         views = views_of(text)
         if self._allow is not None:
             views = _blank_allowed(views, self._allow)
-        parent_norm = fold(parent_text) if parent_text else ""
-        return Document(text, views, is_org, kind, has_parent, parent_norm, token_keys(views.norm))
+        thread = fold(thread_text) if thread_text else ""
+        return Document(text, views, is_org, kind, has_parent, thread, token_keys(views.norm))
 
     def _local(self, doc: Document) -> list[Verdict]:
         found: dict[str, Verdict] = {}

@@ -40,9 +40,10 @@ def example_post(example: Example, text: str | None = None) -> Post:
 
 
 def _parent(example: Example) -> Post | None:
+    """The example's parent, written by the same author (a thread), so its words count as context."""
     if not example.parent:
         return None
-    return example_post(Example(text=example.parent, is_org=True, kind="post"))
+    return example_post(Example(text=example.parent, is_org=example.is_org, kind="post"))
 
 
 def rule_fires(engine: Engine, rule: Rule, example: Example) -> bool:
@@ -50,7 +51,7 @@ def rule_fires(engine: Engine, rule: Rule, example: Example) -> bool:
     post = example_post(example)
     parent = _parent(example)
     doc = engine.document(post.text, is_org=post.author.is_org, kind=post.kind,
-                          parent_text=parent.text if parent else None, has_parent=post.parent_id is not None)
+                          thread_text=parent.text if parent else None, has_parent=post.parent_id is not None)
     from functions.guidelines.engine import _applies
 
     return _applies(rule.when, doc) and rule.detector.find(doc) is not None

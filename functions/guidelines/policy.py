@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 
 from functions.guidelines.detectors import DETECTORS, Detector, DetectorConfigError
+from functions.guidelines.evaluators import EvaluatorConfigError
+from functions.guidelines.evaluators import validate as validate_evaluator
 from functions.model import CATEGORIES, KINDS, SEVERITIES
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -180,6 +182,10 @@ def _merge_into(merged: dict[str, Any], data: dict[str, Any], path: Path, origin
         if not isinstance(config, dict):
             raise PolicyError("expected a mapping", file=file, field=f"evaluators.{name}")
         merged["evaluators"].setdefault(name, {}).update(config)
+        try:
+            validate_evaluator(name, merged["evaluators"][name])
+        except EvaluatorConfigError as exc:
+            raise PolicyError(str(exc).split(": ", 1)[-1], file=file, field=exc.field) from None
 
 
 def load_policy(policy_path: str | None = None) -> Policy:
