@@ -65,6 +65,8 @@ def register(mock: responses.RequestsMock, conn: Any, exchanges: list[dict[str, 
     for exchange in exchanges:
         url = f"{base.scheme}://{base.netloc}{base.path}{exchange['path']}"
         match = [matchers.query_param_matcher(exchange.get("query", {}), strict_match=False)]
+        if "request_headers" in exchange:  # e.g. LinkedIn-Version, the token's header
+            match.append(matchers.header_matcher(exchange["request_headers"], strict_match=False))
         if "json_body" in exchange:
             match.append(matchers.json_params_matcher(exchange["json_body"]))
         common = {"status": exchange.get("status", 200), "headers": exchange.get("headers", {}), "match": match}
