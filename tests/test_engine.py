@@ -1,0 +1,226 @@
+"""Engine behaviour: what real posts look like gets found, medical and educational language does not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from functions.guidelines import Verdict, load_engine
+from functions.model import Author, Post, finding_id_for
+
+ENGINE = load_engine()
+STRANGER = Author(id="x:user:7", handle="someone", name="Some One", is_org=False)
+ORG = Author(id="x:user:1", handle="cmeorg", name="CME Org", is_org=True)
+
+
+def post(text: str, *, author: Author = STRANGER, kind: str = "comment", post_id: str = "x:1") -> Post:
+    return Post(id=post_id, platform="x", account="CMEOrg", kind=kind, author=author, text=text,
+                created_at="2026-11-20T14:03:00Z", url="https://x.com/cmeorg/status/1",
+                parent_id=None if kind == "post" else "x:0")
+
+
+def categories(text: str, **kwargs) -> set[str]:
+    return {v.category for v in ENGINE.evaluate(post(text, **kwargs))}
+
+
+def verdict(text: str, category: str, **kwargs) -> Verdict:
+    return next(v for v in ENGINE.evaluate(post(text, **kwargs)) if v.category == category)
+
+
+@pytest.mark.parametrize("text", [
+    "this webinar was a f*cking joke",
+    "what a load of sh1t",
+    "b u l l s h i t from start to finish",
+    "total bull$hit",
+    "\u0455\u04bbit slides",  # Cyrillic look-alikes
+    "\uff46\uff55\uff43\uff4b this",  # fullwidth
+    "f\u200bu\u200bc\u200bk this platform",  # zero-width joiners
+    "fuuuuuck the audio again",
+    "F.U.C.K this",
+    "sh!t audio",
+])
+def test_obfuscated_profanity_is_found(text: str) -> None:
+    assert "profanity" in categories(text)
+
+
+def test_evidence_points_into_the_original_text_despite_zero_width_characters() -> None:
+    text = "Great talk but the Q&A was f\u200buck\u200bing chaos."
+    found = verdict(text, "profanity")
+    assert text[found.start:found.end] == found.evidence
+    assert found.evidence.replace("\u200b", "") == "fucking"
+
+
+def test_evidence_is_a_short_span_of_a_long_post() -> None:
+    filler = "The trial enrolled adults with sepsis across twelve sites and measured lactate clearance. " * 30
+    text = filler + "Honestly the presenter is an idiot. " + filler
+    found = verdict(text, "harassment")
+    assert found.evidence == "idiot"
+    assert text[found.start:found.end] == "idiot"
+
+
+@pytest.mark.parametrize("text", [
+    "Registration is open for our accredited webinar on early detection of breast cancer.",
+    "Sexual health and STI prevention workshop for nurse practitioners.",
+    "Substance abuse education is so underfunded.",
+    "Opioid overdose: naloxone dosing and take-home kits.",
+    "CAR-T therapy, killer T cells, and cytokine release syndrome explained.",
+    "Flu shots for staff start Monday; booster shot timing was covered.",
+    "Erectile dysfunction is often the first sign of cardiovascular disease.",
+    "Anal fissure management algorithm, slide 12.",
+    "Elder abuse recognition: bruising patterns every ED nurse should know.",
+    "Firearm injury prevention counseling belongs in pediatric curricula.",
+    "Suicide prevention training for pharmacists starts Monday.",
+    "The attack rate in the outbreak was 38 percent.",
+    "Screening for intimate partner violence: how to ask.",
+    "Hot flashes and sleep disturbance in perimenopause.",
+    "Visceral fat and insulin resistance in adolescents.",
+])
+def test_clinical_vocabulary_is_not_flagged(text: str) -> None:
+    assert categories(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Heart attack symptoms in women are still missed.",
+    "Our keynote speaker absolutely killed it this morning.",
+    "I hate how short these webinars are!",
+    "Can we shoot a short video with your faculty?",
+    "This might be a dumb question, but where is the certificate?",
+    "Pros and cons of both dosing strategies were clear.",
+])
+def test_idioms_are_not_flagged(text: str) -> None:
+    assert categories(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Respectfully, I think the evidence is weaker than the speaker suggested.",
+    "I disagree strongly with the speaker's conclusions. The meta-analysis excluded two negative trials.",
+    "The fee schedule cut is real but the bigger problem is prior authorization.",
+    "Drug pricing reform will change how industry funds education. How will providers adapt?",
+])
+def test_civil_disagreement_and_measured_policy_talk_are_not_flagged(text: str) -> None:
+    assert categories(text) == set()
+
+
+def test_org_promoting_own_activity_is_not_solicitation() -> None:
+    own = "Early-bird registration for our accredited sepsis course: save 20% with code SEPSIS20 until Friday."
+    assert categories(own, author=ORG, kind="post") == set()
+
+
+def test_stranger_selling_with_a_promo_code_is_solicitation() -> None:
+    assert "commercial-solicitation" in categories("Scrubs 40% off this weekend with code SCRUB40 at scrubs.shop")
+
+
+def test_disclosed_relationship_is_not_a_financial_disclosure_problem() -> None:
+    disclosed = "Disclosure: I consult for Medivance. Their new stent outperforms everything I have used."
+    assert "financial-disclosure" not in categories(disclosed)
+    assert "financial-disclosure" in categories("Their new stent outperforms everything I have used. I hold stock.")
+
+
+def test_sponsored_hashtag_counts_as_disclosure() -> None:
+    text = "The only serum I recommend to patients now - they sent me a free supply. #ad"
+    assert "financial-disclosure" not in categories(text)
+    assert "financial-disclosure" in categories(text.replace(" #ad", ""))
+
+
+def test_disclosure_earlier_in_the_authors_own_thread_counts() -> None:
+    reply = post("Glucora is simply superior. Every clinician should switch.")
+    own_parent = post("Disclosure: I consult for the maker of Glucora.", post_id="x:0")
+    other_parent = replace(own_parent, author=Author("x:user:9", "other", "Other", False))
+    assert "financial-disclosure" in {v.category for v in ENGINE.evaluate(reply)}
+    assert "financial-disclosure" not in {v.category for v in ENGINE.evaluate(reply, parent=own_parent)}
+    assert "financial-disclosure" in {v.category for v in ENGINE.evaluate(reply, parent=other_parent)}
+
+
+def test_petition_links_are_spam_but_regulatory_petitions_are_not() -> None:
+    assert "spam" in categories("Please sign: change.org/p/stop-moc-now and share everywhere")
+    assert categories("A citizen petition on the labeling question was filed with FDA; the docket is public.") == set()
+
+
+def test_shortened_bait_link_is_spam_but_a_slides_link_is_not() -> None:
+    assert "spam" in categories("Free download of the whole textbook here: bit.ly/free-tx")
+    assert categories("Slides from today's session: bit.ly/sepsis-slides") == set()
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Eres un idiota y un payaso.", "harassment"),
+    ("Quelle bande de cons.", "harassment"),
+    ("Qué mierda de plataforma.", "profanity"),
+    ("Putain, encore un bug.", "profanity"),
+    ("Te voy a matar si vuelves a publicar eso.", "threat"),
+    ("Je sais où tu habites.", "threat"),
+    ("Los inmigrantes son una plaga para nuestros hospitales.", "hate"),
+    ("Les immigrés sont une plaie pour nos hôpitaux.", "hate"),
+    ("Gana dinero desde casa, escríbeme.", "spam"),
+    ("¡Compra nuestros suplementos! 50% de descuento, escríbeme por privado.", "commercial-solicitation"),
+    ("Je vends mes cours, prix imbattable, contactez-moi en MP.", "commercial-solicitation"),
+])
+def test_spanish_and_french_high_severity_categories_are_found(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Keep pushing this and someone is going to teach you a lesson.", "threat"),
+    ("Watch your back at the next meeting.", "threat"),
+    ("Oh look, another 'expert' who can't read a forest plot. Bless your heart.", "harassment"),
+    ("Women shouldn't be allowed to lead surgical training.", "hate"),
+    ("Everyone in the field knows Dr. Jane Roe takes kickbacks from a device maker.", "defamation"),
+    ("The faculty portal login is admin / Winter2026! lol", "confidential-information"),
+    ("Screenshot of my DMs with the speaker where she admits she hates the guideline.", "private-conversation"),
+    ("Full text of the paywalled article below, no copyright intended.", "copyright"),
+    ("Share this with 10 colleagues in the next hour or your license will be delayed!", "spam"),
+    ("Vaccines contain microchips that track you. Do your own research!", "spam"),
+    ("The GOP is a death cult and anyone who votes Republican has blood on their hands.", "political-rant"),
+    ("Struggling with billing? We handle coding for practices at 3%. DM me for rates!", "commercial-solicitation"),
+])
+def test_each_category_is_found_in_a_typical_post(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+def test_one_verdict_per_category_from_the_strongest_rule() -> None:
+    text = "You are pathetic, you absolute idiot and clown, nobody asked you."
+    verdicts = ENGINE.evaluate(post(text))
+    assert [v.category for v in verdicts].count("harassment") == 1
+    assert len({v.category for v in verdicts}) == len(verdicts)
+
+
+def test_verdict_carries_rule_severity_action_and_clause() -> None:
+    found = verdict("Watch your back at the next meeting.", "threat")
+    assert found.rule.startswith("threat/") and found.severity == "critical"
+    assert "threatening" in found.clause and found.action
+    assert 0 < found.confidence <= 1
+
+
+def test_findings_have_stable_ids_policy_version_and_excerpt() -> None:
+    item = post("Dr. Lee's cell is 617-555-0142 and she lives at 14 Elm Court. Call her and tell her what you think.")
+    first = ENGINE.findings(item, run_id="r1", detected_at="2026-11-24T13:00:05Z")
+    again = ENGINE.findings(item, run_id="r2", detected_at="2026-11-25T13:00:05Z")
+    assert {f.category for f in first} == {"confidential-information", "harassment"}
+    assert [f.finding_id for f in first] == [f.finding_id for f in again]
+    for finding in first:
+        assert finding.finding_id == finding_id_for(item.id, finding.rule, item.text)
+        assert finding.policy == "alliance-cme" and finding.policy_version == ENGINE.policy_version
+        assert finding.kind == "comment" and finding.clause and finding.evidence in finding.excerpt
+    edited = replace(item, text=item.text + " Seriously.")
+    assert ENGINE.findings(edited, run_id="r3", detected_at="2026-11-25T13:00:05Z")[0].finding_id != first[0].finding_id
+
+
+def test_excerpt_of_a_long_post_is_a_window_around_the_evidence() -> None:
+    text = "x " * 400 + "you absolute moron" + " y" * 400
+    finding = ENGINE.findings(post(text), run_id="r", detected_at="2026-11-24T13:00:05Z")[0]
+    assert len(finding.excerpt) <= 242 and "moron" in finding.excerpt
+
+
+def test_evaluate_is_pure_and_repeatable() -> None:
+    item = post("What a load of sh1t. Vote every corrupt Democrat out!!!")
+    assert ENGINE.evaluate(item) == ENGINE.evaluate(item)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_gives_valid_spans(text: str) -> None:
+    for found in ENGINE.evaluate(post(text)):
+        assert 0 <= found.start < found.end <= len(text)
+        assert found.evidence == text[found.start:found.end]
