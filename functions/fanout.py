@@ -21,13 +21,13 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.audit import Window, audit_one, finish_run, start_run
 from functions.config import AccountConfig, ConfigError
 from functions.logs import event, get_logger
-from functions.model import AccountResult, RecordError, RunRecord, parse_time, utc_now
+from functions.model import AccountResult, RecordError, RunRecord, format_time, parse_time, utc_now
 from functions.store import AlreadyExists, FindingsStore, check_run_id, new_run_id
 
 log = get_logger("fanout")
@@ -35,6 +35,7 @@ MESSAGE_VERSION = 1
 FINAL_STATUSES = frozenset({"ok", "partial", "skipped"})  # an account with one of these is never audited again
 NO_RETRY_KINDS = frozenset({"auth", "config"})  # failures a retry cannot fix; a person must act
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+DISPATCH_STALE_SECONDS = 120  # twice dispatch's 60 s timeout: an older unfinished claim is a dead attempt
 
 
 class MessageError(ValueError):
@@ -107,16 +108,59 @@ def scheduled_run_id(scheduled_event: dict[str, Any]) -> str:
     return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{hashlib.sha256(event_id.encode()).hexdigest()[:8]}"
 
 
-def claim_dispatch(store: FindingsStore, run_id: str, *, source: str) -> bool:
+def _dispatch_key(run_id: str) -> str:
+    return f"runs/{check_run_id(run_id)}/dispatch.json"
+
+
+def claim_dispatch(store: FindingsStore, run_id: str, *, source: str, now: datetime | None = None) -> bool:
     """Claim the right to dispatch ``run_id``; False if an earlier delivery already did."""
-    body = json.dumps({"run_id": run_id, "source": source, "claimed_at": utc_now()})
+    body = json.dumps({"run_id": run_id, "source": source, "claimed_at": format_time(now or datetime.now(UTC))})
     try:
         # A conditional PUT: S3 lets exactly one of two concurrent deliveries create the record.
-        store._put(f"runs/{check_run_id(run_id)}/dispatch.json", body, content_type="application/json",
-                   if_none_match=True)
+        store._put(_dispatch_key(run_id), body, content_type="application/json", if_none_match=True)
     except AlreadyExists:
         return False
     return True
+
+
+def mark_dispatched(store: FindingsStore, run_id: str, *, source: str) -> None:
+    """Record that every message of the run is on the queue (a later delivery of the firing has nothing to do)."""
+    body = json.dumps({"run_id": run_id, "source": source, "enqueued_at": utc_now()})
+    store._put(_dispatch_key(run_id), body, content_type="application/json")
+
+
+def resume_stalled_dispatch(
+    accounts: list[AccountConfig],
+    *,
+    store: FindingsStore,
+    sqs: Any,
+    queue_url: str | None,
+    run_id: str,
+    now: datetime | None = None,
+) -> RunRecord | None:
+    """Finish a dispatch whose first attempt died after its claim; None when there is nothing to resume.
+
+    A claim without ``enqueued_at`` that is older than any dispatch can live belongs to a dead attempt
+    (Lambda retries a failed asynchronous invocation after a minute or more). Only accounts still
+    pending are enqueued again; a message that did get out is recognised by the worker.
+    """
+    state = store._get_json(_dispatch_key(run_id)) or {}
+    if state.get("enqueued_at") or not state.get("claimed_at"):
+        return None
+    age = ((now or datetime.now(UTC)) - parse_time(state["claimed_at"], field="claimed_at")).total_seconds()
+    if age < DISPATCH_STALE_SECONDS:
+        return None  # the first delivery may still be enqueueing
+    run = store.get_run(run_id)
+    if run is None:
+        run = dispatch_run(accounts, store=store, sqs=sqs, queue_url=queue_url, run_id=run_id, trigger="schedule")
+    else:
+        if not queue_url:
+            raise ConfigError("SOCIALAUDIT_QUEUE_URL is not set (the per-account audit queue)")
+        pending = pending_accounts(run)
+        enqueue(sqs, queue_url, [AuditMessage(run_id, key, run.trigger, _window_from(run.window)) for key in pending])
+        event(log, "stalled dispatch resumed", logging.WARNING, run_id=run_id, accounts=len(pending))
+    mark_dispatched(store, run_id, source=str(state.get("source") or "resumed"))
+    return run
 
 
 def dispatch_run(

@@ -123,7 +123,7 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any]) -> None:
 
 def test_s3_access_is_limited_to_the_prefixes_each_function_uses(template: dict[str, Any]) -> None:
     assert s3_object_prefixes(template, "DispatchRole", "s3:PutObject") == {"runs/*"}
-    assert s3_object_prefixes(template, "DispatchRole", "s3:GetObject") == set()
+    assert s3_object_prefixes(template, "DispatchRole", "s3:GetObject") == {"runs/*"}
     assert s3_object_prefixes(template, "WorkerRole", "s3:GetObject") == {"findings/*", "state/cursors/*", "runs/*"}
     assert s3_object_prefixes(template, "WorkerRole", "s3:PutObject") == {"findings/*", "state/cursors/*", "runs/*"}
     assert s3_object_prefixes(template, "DigestRole", "s3:PutObject") == {"digests/*"}
@@ -133,14 +133,14 @@ def test_s3_access_is_limited_to_the_prefixes_each_function_uses(template: dict[
     }
     assert s3_object_prefixes(template, "ApiRole", "s3:PutObject") == {"runs/*"}
     assert s3_object_prefixes(template, "ApiRole", "s3:GetObject") == {"runs/*"}
-    for role in ("WorkerRole", "DigestRole", "ApiRole"):  # listing is on the bucket itself, never on another
+    for role in ("DispatchRole", "WorkerRole", "DigestRole", "ApiRole"):  # listing: on this bucket, no other
         (listing,) = [s for s in statements(template, role) if "s3:ListBucket" in as_list(s["Action"])]
         assert listing["Resource"] == {"Fn::GetAtt": ["FindingsBucket", "Arn"]}
 
 
 def test_only_the_functions_that_need_them_reach_queue_secrets_and_ses(template: dict[str, Any]) -> None:
-    assert actions(template, "DispatchRole") == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:PutObject",
-                                                 "sqs:SendMessage"}
+    assert actions(template, "DispatchRole") == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject",
+                                                 "s3:PutObject", "s3:ListBucket", "sqs:SendMessage"}
     assert {a for a in actions(template, "WorkerRole") if not a.startswith(("s3:", "logs:"))} == {
         "secretsmanager:GetSecretValue", "sqs:ReceiveMessage", "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",

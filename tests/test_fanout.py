@@ -12,10 +12,11 @@ import boto3
 import pytest
 import yaml
 
+from functions.audit import start_run
 from functions.config import Settings
-from functions.fanout import AuditMessage, MessageError, enqueue, scheduled_run_id
+from functions.fanout import AuditMessage, MessageError, claim_dispatch, enqueue, scheduled_run_id
 from functions.handlers import dispatch, worker
-from functions.model import Author, Finding, Post, finding_id_for
+from functions.model import AccountResult, Author, Finding, Post, finding_id_for
 from functions.runtime import Runtime, reset_runtime
 from infra.fanout import drain_queue, sqs_event
 from tests.conftest import BUCKET, post_dict
@@ -159,6 +160,32 @@ def test_schedule_firing_twice_starts_one_run(stack: Stack) -> None:
     assert stack.store.list_runs() == [first["run_id"]]
     other = dispatch.handler({**SCHEDULED, "id": "a-different-firing", "time": "2026-11-25T06:00:00Z"}, None)
     assert other["run_id"] != first["run_id"] and stack.queued() == 6
+
+
+def test_a_firing_whose_dispatch_died_after_the_claim_is_resumed_by_the_retry(stack: Stack) -> None:
+    run_id = scheduled_run_id(SCHEDULED)
+    assert claim_dispatch(stack.store, run_id, source=SCHEDULED["id"], now=datetime.now(UTC) - timedelta(minutes=3))
+    reply = dispatch.handler(SCHEDULED, None)  # Lambda's retry of the failed asynchronous invocation
+    assert reply == {"run_id": run_id, "status": "resumed", "accounts": 3}
+    assert stack.queued() == 3 and stack.store.get_run(run_id).trigger == "schedule"
+    assert dispatch.handler(SCHEDULED, None)["status"] == "duplicate" and stack.queued() == 3
+
+
+def test_a_dispatch_that_died_mid_enqueue_resends_only_pending_accounts(stack: Stack) -> None:
+    run_id = scheduled_run_id(SCHEDULED)
+    accounts = list(stack.runtime.accounts.accounts)
+    assert claim_dispatch(stack.store, run_id, source=SCHEDULED["id"], now=datetime.now(UTC) - timedelta(minutes=3))
+    start_run(accounts, store=stack.store, run_id=run_id, trigger="schedule")
+    stack.store.put_account_result(run_id, AccountResult(account="AllianceCME", platform="x", items=2), "x-main")
+    assert dispatch.handler(SCHEDULED, None)["status"] == "resumed"
+    assert sorted(json.loads(m["Body"])["account"] for m in stack.receive()) == ["fb-main", "yt-main"]
+
+
+def test_a_recent_claim_is_left_to_the_delivery_that_holds_it(stack: Stack) -> None:
+    run_id = scheduled_run_id(SCHEDULED)
+    assert claim_dispatch(stack.store, run_id, source=SCHEDULED["id"])
+    assert dispatch.handler(SCHEDULED, None)["status"] == "duplicate"
+    assert stack.queued() == 0
 
 
 def test_one_failing_account_is_the_only_batch_item_failure(stack: Stack) -> None:
