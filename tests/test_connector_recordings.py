@@ -3,6 +3,7 @@ over HTTP by ``responses``: field mapping, pagination, cursors, and each platfor
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from pathlib import Path
@@ -14,12 +15,17 @@ import responses
 from responses import matchers
 
 from functions.config import AccountConfig
-from functions.connectors.base import ConnectorError, PlatformAuthError
+from functions.connectors.base import PlatformAuthError
 from functions.model import Post
 from infra.sandbox.harness import connector, demo_secrets_provider
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLATFORMS = ("x", "facebook", "instagram", "linkedin", "youtube", "mastodon", "bluesky")
+
+
+@functools.cache
+def provider_for(platform: str, secret_json: str) -> Any:
+    return demo_secrets_provider({f"socialaudit/recorded/{platform}": json.loads(secret_json)})
 
 
 def recording(platform: str) -> dict[str, Any]:
@@ -56,7 +62,7 @@ def make_connector(platform: str, sleeps: Sleeps, **options: Any) -> Any:
         staff=tuple(s.lower() for s in spec.get("staff", [])),
     )
     now = datetime.fromisoformat(data["now"].replace("Z", "+00:00")).timestamp()
-    provider = demo_secrets_provider({secret_name: data["secret"]})
+    provider = provider_for(platform, json.dumps(data["secret"]))
     return connector(account, provider, sleep=sleeps, clock=lambda: now, seconds=3600, **options)
 
 
@@ -139,5 +145,17 @@ def test_every_platform_has_a_recording_of_a_first_and_a_next_run():
         assert {"first_run", "next_run"} <= names, platform
 
 
-def test_connector_errors_name_their_kind():
-    assert issubclass(PlatformAuthError, ConnectorError) and PlatformAuthError.kind == "auth"
+def test_youtube_counts_one_quota_unit_per_list_call():
+    conn, _ = play("youtube", "first_run")
+    assert conn.quota_used == conn.requests_made == 5
+
+
+def test_youtube_quota_budget_stops_the_run_before_it_is_overspent():
+    scenario = recording("youtube")["scenarios"]["first_run"]
+    conn = make_connector("youtube", Sleeps(), quota_budget=2)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        register(mock, conn, scenario["exchanges"])
+        items = list(conn.collect(None))
+    assert conn.quota_used == conn.requests_made == 2
+    assert conn.stopped_early and conn.stopped_early.startswith("budget")
+    assert conn.cursor is None and [p.kind for p in items] == ["post", "comment"]  # its replies would be call 3

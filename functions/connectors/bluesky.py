@@ -19,6 +19,7 @@ from functions.logs import register_secret
 from functions.model import Author, Post, format_time, parse_time
 
 THREAD_DEPTH = 1000  # the API's maximum
+AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown", "AccountDeactivated"}
 
 
 @register("bluesky")
@@ -50,6 +51,16 @@ class BlueskyConnector(ThreadedConnector):
             raise PlatformAuthError(f"Bluesky gave account {self.account.key!r} no session")
         register_secret(token)
         return token
+
+    def check_auth(self, response: Any) -> None:
+        super().check_auth(response)
+        if response.status_code == 400:
+            try:
+                error = response.json().get("error")
+            except (ValueError, AttributeError):
+                return
+            if error in AUTH_ERRORS:
+                raise PlatformAuthError(f"Bluesky refused the session of account {self.account.key!r} ({error})")
 
     def _xrpc(self, method: str, params: dict[str, Any]) -> Any:
         return self.fetch(f"{self.base_url}/xrpc/{method}", params=params, headers=self._headers()).data

@@ -23,7 +23,8 @@ from functions.model import Author, Post, format_time, parse_time
 QUOTA_COST = {"channels": 1, "playlistItems": 1, "commentThreads": 1, "comments": 1, "videos": 1, "search": 100}
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
-AUTH_REASONS = {"keyInvalid", "keyExpired", "authError", "forbidden", "insufficientPermissions"}
+AUTH_REASONS = {"keyInvalid", "keyExpired", "authError", "forbidden", "insufficientPermissions", "API_KEY_INVALID",
+                "API_KEY_EXPIRED", "ACCESS_TOKEN_EXPIRED", "CREDENTIALS_MISSING"}
 INLINE_REPLIES = 5
 
 
@@ -152,7 +153,7 @@ class YouTubeConnector(ThreadedConnector):
         return super().rate_limit_wait(response, now=now)
 
     def check_auth(self, response: Any) -> None:
-        if response.status_code in (401, 403) or (response.status_code == 400 and _reason(response) in AUTH_REASONS):
+        if response.status_code in (401, 403) or (response.status_code == 400 and _reasons(response) & AUTH_REASONS):
             raise PlatformAuthError(
                 f"youtube refused the credentials of account {self.account.key!r} "
                 f"(HTTP {response.status_code}, {_reason(response) or 'no reason'})"
@@ -176,11 +177,22 @@ class YouTubeConnector(ThreadedConnector):
 
 
 def _reason(response: Any) -> str | None:
+    """The first ``errors[].reason`` of a Google API error body."""
     try:
         errors = response.json().get("error", {}).get("errors") or []
     except (ValueError, AttributeError):
         return None
     return str(errors[0].get("reason")) if errors and isinstance(errors[0], dict) else None
+
+
+def _reasons(response: Any) -> set[str]:
+    """Every reason in a Google API error body: ``errors[].reason`` and ``details[].reason`` (ErrorInfo)."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return set()
+    entries = [*(error.get("errors") or []), *(error.get("details") or [])]
+    return {str(e.get("reason")) for e in entries if isinstance(e, dict) and e.get("reason")}
 
 
 def _until_pacific_midnight(now: float) -> float:
