@@ -34,6 +34,8 @@ FUNCTIONS = ("Dispatch", "Worker", "Digest", "Api")
 def _stale() -> bool:
     if not TEMPLATE.exists() or not ARTIFACT.exists():
         return True
+    if '"socialaudit-dev-worker"' not in TEMPLATE.read_text():
+        return True  # another stage was packaged last
     built = min(TEMPLATE.stat().st_mtime, ARTIFACT.stat().st_mtime)
     sources = [ROOT / name for name in INPUTS] + list((ROOT / "functions").rglob("*.py"))
     return any(path.stat().st_mtime > built for path in sources if path.exists())
@@ -267,3 +269,19 @@ def test_handlers_import_from_the_artifact_on_python_312(template: dict[str, Any
     done = subprocess.run([python, "-I", "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert 'style="color: red;"' in done.stdout
+
+
+def test_prod_stage_overrides_the_defaults(template: dict[str, Any]) -> None:
+    """`osls print` resolves the params of another stage without packaging it (offline, about 2 s)."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "SLS_TELEMETRY_DISABLED": "1"}
+    done = subprocess.run(["npx", "--no-install", "osls", "print", "--stage", "prod", "--format", "json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    config = json.loads(done.stdout)
+    functions = config["functions"]
+    assert functions["dispatch"]["events"][0]["schedule"]["enabled"] is True
+    assert functions["digest"]["events"][0]["schedule"]["enabled"] is True
+    assert functions["worker"]["events"][0]["sqs"]["maximumConcurrency"] == 10
+    rules = config["resources"]["Resources"]["FindingsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {r["Id"]: r.get("ExpirationInDays") for r in rules}["expire-findings"] == 730
+    assert config["provider"]["logRetentionInDays"] == 90
