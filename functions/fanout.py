@@ -35,7 +35,7 @@ MESSAGE_VERSION = 1
 FINAL_STATUSES = frozenset({"ok", "partial", "skipped"})  # an account with one of these is never audited again
 NO_RETRY_KINDS = frozenset({"auth", "config"})  # failures a retry cannot fix; a person must act
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
-DISPATCH_STALE_SECONDS = 120  # twice dispatch's 60 s timeout: an older unfinished claim is a dead attempt
+DISPATCH_STALE_SECONDS = 75  # beyond dispatch's 60 s timeout: no live attempt holds an older unfinished claim
 
 
 class MessageError(ValueError):
