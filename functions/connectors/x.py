@@ -150,7 +150,7 @@ class XConnector(ThreadedConnector):
         for page in tweepy.Paginator(method, *args, **kwargs):
             if not isinstance(page, dict):
                 continue
-            users = {u.get("id"): u for u in (page.get("includes") or {}).get("users", []) if isinstance(u, dict)}
+            users = {str(u.get("id")): u for u in (page.get("includes") or {}).get("users", []) if isinstance(u, dict)}
             for tweet in page.get("data") or []:
                 if isinstance(tweet, dict):
                     yield tweet, users

@@ -422,7 +422,7 @@ class Ids:
                 return f"Lk{self.seq:03d}vid{chr(97 + self.seq % 26)}Qz"[:11]
             if parent is root:
                 return f"UgzLakeshore{self.seq:04d}AaABAg"
-            return f"{parent['_native']}.9Lk{self.seq:04d}rpl"
+            return f"{(parent or {})['_native']}.9Lk{self.seq:04d}rpl"
         did = ORG["bluesky"][0] if root is None else None
         return f"{did or '{did}'}|{_tid(moment, self.seq)}"
 

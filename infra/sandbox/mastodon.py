@@ -36,7 +36,7 @@ def handle(sandbox: Sandbox, request: Request) -> Reply:
         status = data.items.get(match["id"])
         if status is None:
             return Reply(404, {"error": "Record not found"})
-        ancestors = []
+        ancestors: list[Post] = []
         parent = status.parent_id
         while parent and parent.split(":", 1)[1] in data.items:
             ancestors.insert(0, data.items[parent.split(":", 1)[1]])

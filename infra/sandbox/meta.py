@@ -54,14 +54,14 @@ def handle_instagram(sandbox: Sandbox, request: Request) -> Reply:
         return _page(request, account.posts, _ig_media, account.name, LIMIT_MAX)
     if node not in data.items:
         return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
-    account = data.account_of.get(node)
+    owner = data.account_of.get(node)
     newest_first = data.children.get(node, [])[::-1]
     if edge == "comments":
         nested = "replies" in (request.arg("fields") or "")
-        return _page(request, newest_first, lambda p: _ig_comment(data, request, p, nested), account,
+        return _page(request, newest_first, lambda p: _ig_comment(data, request, p, nested), owner,
                      IG_COMMENT_LIMIT_MAX)
     if edge == "replies":
-        return _page(request, newest_first, lambda p: _ig_reply(p), account, IG_COMMENT_LIMIT_MAX)
+        return _page(request, newest_first, lambda p: _ig_reply(p), owner, IG_COMMENT_LIMIT_MAX)
     return _error(400, f"Tried accessing nonexisting field ({edge})", 100)
 
 

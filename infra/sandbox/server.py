@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from requests.structures import CaseInsensitiveDict
+
 from functions.model import Post, read_posts
 from infra.sandbox.data import Dataset, shift_to_now
 from infra.sandbox.tokens import DEMO_TOKENS
@@ -164,7 +166,7 @@ class Sandbox:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="sandbox", daemon=True
         )
         host_name, port_number = self._server.server_address[:2]
-        self.url = f"http://{host_name}:{port_number}"
+        self.url = f"http://{host_name!s}:{port_number}"
 
     def start(self) -> Sandbox:
         self._thread.start()
@@ -275,7 +277,7 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     method=method,
                     path="/" + rest,
                     query=parse_qs(parts.query),
-                    headers=self.headers,
+                    headers=CaseInsensitiveDict(self.headers.items()),
                     body=body,
                     base=f"{sandbox.url}/{platform}",
                 )

@@ -77,7 +77,7 @@ def _page(
 def _tweet(data: PlatformData, post: Post, fields: set[str]) -> dict[str, Any]:
     tweet: dict[str, Any] = {"id": native(post), "text": post.text, "edit_history_tweet_ids": [native(post)]}
     parent = data.items.get(post.parent_id.split(":", 1)[1]) if post.parent_id else None
-    full = {
+    full: dict[str, Any] = {
         "author_id": user_native(post),
         "created_at": post.created_at.replace("Z", ".000Z"),
         "conversation_id": data.root_of.get(native(post), native(post)),
