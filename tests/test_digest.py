@@ -218,3 +218,20 @@ def test_inbox_preview_line_says_what_needs_action(digest):
     html = render_digest(digest).html
     assert "6 need action now; 10 findings in total, ▲ 5 versus the week before; 2 accounts not collected." in html
     assert 'class="preheader" style="display: none;' in html
+
+
+@pytest.mark.parametrize(
+    ("action", "category", "expected"),
+    [
+        ("hide,warn", "harassment", "Hide the item and warn the author."),
+        ("remove", "defamation", "Remove the item. Ask legal to review."),
+        ("remove,escalate", "threat", "Remove the item and escalate."),
+        ("Remove now and rotate the credential", "confidential-information", "Remove now and rotate the credential."),
+        ("  ", "spam", "Review the item."),
+    ],
+)
+def test_suggested_action_reads_as_a_sentence(action, category, expected):
+    from functions.digest.texts import suggested_action
+
+    finding = replace(seed.findings()[0], action=action, category=category, rule=f"{category}/x")
+    assert suggested_action(finding) == expected

@@ -88,12 +88,15 @@ def clause_text(finding: Finding) -> str:
 
 
 def suggested_action(finding: Finding) -> str:
-    """What to do: the policy's action in words, then the category's usual next step."""
-    words = [w.strip().lower() for w in finding.action.split(",") if w.strip()]
-    parts = [ACTION_TEXT.get(w, w.capitalize()) for w in words]
-    head = " and ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])]) if parts else ""
+    """What to do: a policy's own sentence as written; terse action words in words plus the usual next step."""
+    action = " ".join(finding.action.split())
+    words = [w.strip().lower() for w in action.split(",") if w.strip()]
+    if not words:
+        return "Review the item."
+    if any(w not in ACTION_TEXT for w in words):
+        return action[0].upper() + action[1:] + ("" if action.endswith((".", "!", "?")) else ".")
+    parts = [ACTION_TEXT[w] for w in words]
+    head = " and ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])])
     text = CATEGORY_TEXT.get(finding.category)
     step = text.next_step if text else ""
-    if step and not any(w in step.lower() for w in words):
-        return f"{head}. {step}" if head else step
-    return f"{head}." if head else "Review the item."
+    return f"{head}. {step}" if step and not any(w in step.lower() for w in words) else f"{head}."
