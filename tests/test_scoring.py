@@ -46,11 +46,17 @@ def test_development_corpus_meets_the_targets() -> None:
     _assert_targets(report)
 
 
-@pytest.mark.parametrize("name", ["engine_heldout", "engine_heldout2"])
+@pytest.mark.parametrize("name", ["engine_heldout", "engine_heldout2", "engine_heldout3"])
 def test_hand_written_extra_sets_meet_the_targets(name: str) -> None:
     report = _report(FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}_labels.jsonl")
     assert report.items >= 70
     _assert_targets(report)
+
+
+def test_benign_stress_set_has_few_false_alarms() -> None:
+    report = _report(FIXTURES / "engine_benign.jsonl", FIXTURES / "engine_benign_labels.jsonl")
+    assert report.hard_negatives == report.items == 60
+    assert report.hard_negative_fp_rate <= 0.03, format_report(report)
 
 
 def test_counts_and_ratios() -> None:
