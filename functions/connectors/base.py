@@ -123,6 +123,7 @@ class Connector(ABC):
         self.cursor: dict[str, Any] | None = None
         self.requests_made = 0
         self.stopped_early: str | None = None
+        self.stop_error: ConnectorError | None = None  # the RateLimited/BudgetExhausted behind stopped_early
 
     @abstractmethod
     def collect(self, cursor: dict[str, Any] | None) -> Iterator[Post]:
@@ -226,6 +227,7 @@ class HttpConnector(Connector):
             yield from self.collect_items(dict(cursor or {}))
         except (RateLimited, BudgetExhausted) as exc:
             self.stopped_early = f"{exc.kind}: {exc}"
+            self.stop_error = exc
             event(_log, "collection stopped early", logging.WARNING, error_kind=exc.kind, error=str(exc))
 
     @abstractmethod
@@ -234,7 +236,11 @@ class HttpConnector(Connector):
 
     @classmethod
     def minimum_requests(cls, items: Iterable[Post]) -> int:
-        """The fewest requests that can list ``items`` (one account's posts, comments, replies)."""
+        """The fewest requests this connector's endpoints need to list ``items`` (one account's).
+
+        Every listing at the API's maximum page size and no call wasted: the yardstick for
+        ``requests_made`` in the benchmark (requests / minimum == 1.0 means no waste).
+        """
         return max(1, math.ceil(sum(1 for _ in items) / cls.page_size))
 
     # -- credentials --
