@@ -31,6 +31,8 @@ MAX_EMAIL_TEXT_BYTES = 60_000
 # Bidi embeddings/overrides/isolates, and C0/C1 controls except tab and newline.
 _UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
+_CLASS_ATTR = re.compile(r' class="[^"<>]*"')
+_INDENT = re.compile(r"\n[ \t]+")
 _LINE_BREAKS = re.compile("[\r\n\t\v\f\x85\u2028\u2029]")
 _EDGE = " \t\n…."  # evidence spans are often quoted with ellipses around them
 
@@ -255,7 +257,16 @@ def _last_day(period_end: date | None) -> str | None:
 
 def _render_html(digest: Digest, caps: Caps, *, report_url: str | None, full: bool) -> str:
     html = environment().get_template("digest.html").render(**_context(digest, caps, report_url=report_url, full=full))
-    return css_inline.inline(html, keep_style_tags=False, load_remote_stylesheets=False)
+    return _compact(css_inline.inline(html, keep_style_tags=False, load_remote_stylesheets=False, minify_css=True))
+
+
+def _compact(html: str) -> str:
+    """Drop class attributes (their styles are inlined now) and indentation: a third fewer bytes.
+
+    Safe on our output only: every quote inside data was escaped to ``&#34;``, so a ``class="``
+    match is always one of our attributes, and data never spans lines.
+    """
+    return _INDENT.sub("\n", _CLASS_ATTR.sub("", html))
 
 
 def _render_text(digest: Digest, caps: Caps, *, report_url: str | None) -> str:
