@@ -1,9 +1,12 @@
 """Facebook Pages through the Graph API: the page's posts and every comment and reply on them.
 
-``GET /{page-id}/posts?since=...&limit=100`` lists posts newest first; ``GET /{post-id}/comments
-?filter=stream&order=reverse_chronological&limit=100`` lists a post's comments and replies in one
-stream (a reply carries ``parent``), newest first, so a run stops at the newest comment it saw.
-The page access token travels in the Authorization header; usage headers are respected.
+``GET /{page-id}/posts?since=...&limit=100`` lists posts newest first, each with its first 100
+comments inlined by field expansion (``comments.filter(stream).order(reverse_chronological)
+.limit(100){...}``: comments and replies in one stream, a reply carries ``parent``); only a post
+with more comments than that costs further ``GET /{post-id}/comments`` pages. The comments of
+posts tracked from earlier runs come in one ``GET /?ids=a,b,...`` call per 50 posts. Streams are
+newest first, so a run stops at the newest comment it saw. The page access token travels in the
+Authorization header; usage headers are respected.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from functions.connectors.base import PlatformAuthError, register
-from functions.connectors.graph import GraphConnector
-from functions.connectors.limits import threaded_minimum
+from functions.connectors.base import PayloadError, PlatformAuthError, register
+from functions.connectors.graph import GraphConnector, without_token
+from functions.connectors.limits import pages, threaded_minimum
 from functions.connectors.tracking import Mark, PostRef
 from functions.model import Author, Post, format_time, parse_time
 
 POST_FIELDS = "id,message,created_time,permalink_url,from{id,name}"
 COMMENT_FIELDS = "id,message,created_time,permalink_url,from{id,name},parent{id}"
+INLINE_LIMIT = 100
+INLINE_COMMENTS = f"comments.filter(stream).order(reverse_chronological).limit({INLINE_LIMIT}){{{COMMENT_FIELDS}}}"
+IDS_PER_CALL = 50  # the Graph API's limit for ?ids=
 
 
 @register("facebook")
@@ -29,23 +35,56 @@ class FacebookConnector(GraphConnector):
     comment_page_size = 100
     token_fields = ("page_access_token", "access_token", "token")
 
+    def __init__(self, account: Any, context: Any):
+        super().__init__(account, context)
+        self._inline: dict[str, dict[str, Any]] = {}  # post id -> its inlined comments block
+
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
-        params = {"fields": POST_FIELDS, "limit": self.page_size, "since": _unix(horizon)}
+        params = {"fields": f"{POST_FIELDS},{INLINE_COMMENTS}", "limit": self.page_size, "since": _unix(horizon)}
         for raw in self.graph_pages(self.node_url(self._page_id(), "posts"), params):
             post = self._convert(raw, None)
             if post is not None:
+                # The walk lists a post's comments before asking for the next post: one block is enough.
+                self._inline = {str(raw["id"]): raw.get("comments") or {"data": []}}
                 yield post
 
+    def prefetch_comments(self, posts: list[PostRef]) -> None:
+        headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
+        version = str(self.account.options.get("api_version", self.api_version))
+        for start in range(0, len(posts), IDS_PER_CALL):
+            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
+            page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": INLINE_COMMENTS},
+                              headers=headers).data
+            if not isinstance(page, dict):
+                raise PayloadError("an ?ids= answer that is not an object")
+            for node_id, node in page.items():
+                if isinstance(node, dict):
+                    self._inline[str(node_id)] = node.get("comments") or {"data": []}
+
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
-        params = {"filter": "stream", "order": "reverse_chronological", "fields": COMMENT_FIELDS,
-                  "limit": self.comment_page_size}
-        for raw in self.graph_pages(self.node_url(post.native_id, "comments"), params):
+        block = self._inline.pop(post.native_id, None)
+        if block is None:  # not inlined (the batch failed): list the edge itself
+            params = {"filter": "stream", "order": "reverse_chronological", "fields": COMMENT_FIELDS,
+                      "limit": self.comment_page_size}
+            raws: Iterator[dict[str, Any]] = self.graph_pages(self.node_url(post.native_id, "comments"), params)
+        else:
+            raws = self._block_items(block)
+        for raw in raws:
             item = self._convert(raw, post.native_id)
             if item is None:
                 continue
             if seen and item.created_at < seen["t"]:
-                return  # newest first: the rest was collected before
+                return  # newest first: the rest was collected before (and no further page is fetched)
             yield item
+
+    def _block_items(self, block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The inlined comments, then the edge's further pages through ``paging.next``."""
+        if not isinstance(block.get("data"), list):
+            raise PayloadError("an inlined comments block without 'data'")
+        yield from (raw for raw in block["data"] if isinstance(raw, dict))
+        more = (block.get("paging") or {}).get("next")
+        if more:
+            yield from self.graph_pages(without_token(more), {})
 
     def _page_id(self) -> str:
         if not self.account.native_id:
@@ -86,7 +125,9 @@ class FacebookConnector(GraphConnector):
 
     @classmethod
     def minimum_requests(cls, items: Any) -> int:
-        return threaded_minimum(items, cls.page_size, cls.comment_page_size)
+        """Post pages (first 100 comments inline) + the further comment pages of busier posts."""
+        return threaded_minimum(items, cls.page_size, cls.comment_page_size,
+                                per_post=lambda n: max(0, pages(n, cls.comment_page_size) - 1))
 
 
 def _iso(value: str) -> str:

@@ -14,12 +14,17 @@ from infra.sandbox.server import Reply, Request, Sandbox
 
 LIMIT_MAX = 100
 IG_COMMENT_LIMIT_MAX = 50
+ROOT = re.compile(r"^/v\d+\.\d+/?$")
+EXPANSION = re.compile(r"comments((?:\.\w+\([^)]*\))*)\{")
+MODIFIER = re.compile(r"\.(\w+)\(([^)]*)\)")
 NODE_EDGE = re.compile(r"^/v\d+\.\d+/(?P<node>[^/]+)/(?P<edge>posts|published_posts|feed|comments|media|replies)$")
 LOW_USAGE = json.dumps({"call_count": 2, "total_cputime": 1, "total_time": 1})
 
 
 def handle_facebook(sandbox: Sandbox, request: Request) -> Reply:
     data = sandbox.data.platform("facebook")
+    if ROOT.match(request.path) and request.arg("ids"):
+        return _by_ids(data, request)
     match = NODE_EDGE.match(request.path)
     if not match:
         return _error(400, "Unknown path components", 2500)
@@ -29,7 +34,9 @@ def handle_facebook(sandbox: Sandbox, request: Request) -> Reply:
         if account is None:
             return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
         items = _since(account.posts, request.arg("since"))
-        return _page(request, items, lambda p: _fb_post(p), account.name, LIMIT_MAX)
+        inline = _expansion(request.arg("fields") or "")
+        return _page(request, items, lambda p: _with_comments(data, request, _fb_post(p), inline), account.name,
+                     LIMIT_MAX)
     if edge == "comments":
         if node not in data.items:
             return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
@@ -63,6 +70,51 @@ def handle_instagram(sandbox: Sandbox, request: Request) -> Reply:
     if edge == "replies":
         return _page(request, newest_first, lambda p: _ig_reply(p), owner, IG_COMMENT_LIMIT_MAX)
     return _error(400, f"Tried accessing nonexisting field ({edge})", 100)
+
+
+def _expansion(fields: str) -> dict[str, str] | None:
+    """The modifiers of a ``comments.filter(stream).limit(100){...}`` field expansion, if requested."""
+    found = EXPANSION.search(fields)
+    return dict(MODIFIER.findall(found.group(1))) if found else None
+
+
+def _comment_block(
+    data: PlatformData, request: Request, node: str, modifiers: dict[str, str]
+) -> dict[str, Any] | None:
+    """A post's comments as the Graph API inlines them: first page, and ``paging.next`` to the edge."""
+    items = data.threads.get(node, []) if modifiers.get("filter") == "stream" else data.children.get(node, [])
+    if modifiers.get("order") == "reverse_chronological":
+        items = items[::-1]
+    if not items:
+        return None  # the Graph API leaves an empty edge out
+    limit = min(max(1, int(modifiers.get("limit") or 25)), LIMIT_MAX)
+    block: dict[str, Any] = {"data": [_fb_comment(data, p) for p in items[:limit]],
+                             "paging": {"cursors": {"before": encode_cursor(0), "after": encode_cursor(limit)}}}
+    if len(items) > limit:
+        query = {"filter": modifiers.get("filter", "toplevel"), "order": modifiers.get("order", "chronological"),
+                 "limit": limit, "after": encode_cursor(limit)}
+        block["paging"]["next"] = f"{request.base}/v21.0/{node}/comments?{urlencode(query)}"
+    return block
+
+
+def _with_comments(
+    data: PlatformData, request: Request, post: dict[str, Any], inline: dict[str, str] | None
+) -> dict[str, Any]:
+    if inline is not None:
+        block = _comment_block(data, request, post["id"], inline)
+        if block:
+            post["comments"] = block
+    return post
+
+
+def _by_ids(data: PlatformData, request: Request) -> Reply:
+    """``GET /vNN/?ids=a,b&fields=...``: several nodes in one call, keyed by id."""
+    ids = (request.arg("ids") or "").split(",")
+    if len(ids) > 50 or any(i not in data.items for i in ids):
+        return _error(400, "(#100) Some of the aliases you requested do not exist or too many ids (max 50)", 100)
+    inline = _expansion(request.arg("fields") or "") or {}
+    body = {i: _with_comments(data, request, {"id": i}, inline) for i in ids}
+    return Reply(200, body, {"X-App-Usage": LOW_USAGE}, data.account_of.get(ids[0]))
 
 
 def _since(items: list[Post], since: str | None) -> list[Post]:
