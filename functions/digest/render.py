@@ -50,16 +50,20 @@ class Caps:
     excerpt_chars: int = 280
 
     def shrunk(self) -> Caps:
-        """Half as much of every list (never below zero), for a week too large for one e-mail."""
+        """A quarter less of every list, for a week too large for one e-mail (fine steps keep the most)."""
         return Caps(
-            action=self.action // 2,
-            other=self.other // 2,
-            still_open=self.still_open // 2,
-            offenders=self.offenders // 2,
-            failed=max(self.failed // 2, 10),
-            accounts=max(self.accounts // 2, 5),
-            excerpt_chars=max(self.excerpt_chars // 2, 120),
+            action=_less(self.action),
+            other=_less(self.other),
+            still_open=_less(self.still_open),
+            offenders=_less(self.offenders),
+            failed=max(_less(self.failed), 10),
+            accounts=max(_less(self.accounts), 5),
+            excerpt_chars=max(_less(self.excerpt_chars), 120),
         )
+
+
+def _less(limit: int) -> int:
+    return max(min(limit - 1, limit * 3 // 4), 0)
 
 
 UNCAPPED = Caps(10**9, 10**9, 10**9, 10**9, failed=10**9, accounts=10**9, excerpt_chars=1000)
