@@ -1,10 +1,11 @@
 """Instagram professional accounts through the Graph API: media, their comments, and replies.
 
-``GET /{ig-user-id}/media?limit=100`` lists media newest first; ``GET /{media-id}/comments
-?limit=50&fields=...,replies{...}`` lists top-level comments with their replies inline; a comment
-with more replies than fit inline is finished through ``GET /{comment-id}/replies``. Instagram
-offers no "since" on comments, so a tracked post's comments are listed again each run and only
-the new ones are yielded.
+``GET /{ig-user-id}/media?limit=100`` lists media newest first, each with its first 50 top-level
+comments and their replies inlined by field expansion (``comments.limit(50){...,replies{...}}``);
+only busier media cost further ``GET /{media-id}/comments`` pages, and a comment with more
+replies than fit inline further ``GET /{comment-id}/replies`` pages. Media tracked from earlier
+runs get their comments in one ``GET /?ids=a,b,...`` call per 50. Instagram offers no "since" on
+comments, so a tracked post's comments are read again each run and only the new ones yielded.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from functions.connectors.base import PlatformAuthError, register
+from functions.connectors.base import PayloadError, PlatformAuthError, register
 from functions.connectors.graph import GraphConnector, without_token
-from functions.connectors.limits import threaded_minimum
+from functions.connectors.limits import pages
 from functions.connectors.tracking import Mark, PostRef
 from functions.model import Author, Post, format_time, parse_time
 
 MEDIA_FIELDS = "id,caption,timestamp,permalink,username,owner"
 REPLY_FIELDS = "id,text,timestamp,username,from,parent_id"
 COMMENT_FIELDS = f"id,text,timestamp,username,from,replies{{{REPLY_FIELDS}}}"
+INLINE_LIMIT = 50
+INLINE_COMMENTS = f"comments.limit({INLINE_LIMIT}){{{COMMENT_FIELDS}}}"
+IDS_PER_CALL = 50
 
 
 @register("instagram")
@@ -29,18 +33,48 @@ class InstagramConnector(GraphConnector):
     page_size = 100
     comment_page_size = 50
 
+    def __init__(self, account: Any, context: Any):
+        super().__init__(account, context)
+        self._inline: dict[str, dict[str, Any]] = {}  # media id -> its inlined comments block
+
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
         if not self.account.native_id:
             raise PlatformAuthError(f"account {self.account.key!r} needs 'id': the Instagram business account id")
-        params = {"fields": MEDIA_FIELDS, "limit": self.page_size}
+        params = {"fields": f"{MEDIA_FIELDS},{INLINE_COMMENTS}", "limit": self.page_size}
         for raw in self.graph_pages(self.node_url(self.account.native_id, "media"), params):
             post = self._convert(raw, None)
             if post is not None:
+                self._inline = {str(raw["id"]): raw.get("comments") or {"data": []}}
                 yield post
 
+    def prefetch_comments(self, posts: list[PostRef]) -> None:
+        headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
+        version = str(self.account.options.get("api_version", self.api_version))
+        for start in range(0, len(posts), IDS_PER_CALL):
+            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
+            page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": INLINE_COMMENTS},
+                              headers=headers).data
+            if not isinstance(page, dict):
+                raise PayloadError("an ?ids= answer that is not an object")
+            for node_id, node in page.items():
+                if isinstance(node, dict):
+                    self._inline[str(node_id)] = node.get("comments") or {"data": []}
+
+    def _top_level(self, post: PostRef) -> Iterator[dict[str, Any]]:
+        block = self._inline.pop(post.native_id, None)
+        if block is None:  # not inlined (the batch failed): list the edge itself
+            params = {"fields": COMMENT_FIELDS, "limit": self.comment_page_size}
+            yield from self.graph_pages(self.node_url(post.native_id, "comments"), params)
+            return
+        if not isinstance(block.get("data"), list):
+            raise PayloadError("an inlined comments block without 'data'")
+        yield from (raw for raw in block["data"] if isinstance(raw, dict))
+        more = (block.get("paging") or {}).get("next")
+        if more:
+            yield from self.graph_pages(without_token(more), {})
+
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
-        params = {"fields": COMMENT_FIELDS, "limit": self.comment_page_size}
-        for raw in self.graph_pages(self.node_url(post.native_id, "comments"), params):
+        for raw in self._top_level(post):
             comment = self._convert(raw, post)
             if comment is None:
                 continue
@@ -96,7 +130,15 @@ class InstagramConnector(GraphConnector):
 
     @classmethod
     def minimum_requests(cls, items: Any) -> int:
-        return threaded_minimum(items, cls.page_size, cls.comment_page_size)
+        """Media pages (first 50 comments and their replies inline) + further pages of busier threads."""
+        items = list(items)
+        kids: dict[str, int] = {}
+        for item in items:
+            if item.parent_id:
+                kids[item.parent_id] = kids.get(item.parent_id, 0) + 1
+        n_posts = sum(1 for p in items if p.kind == "post")
+        extra = sum(max(0, pages(kids.get(p.id, 0), INLINE_LIMIT) - 1) for p in items if p.kind != "reply")
+        return pages(n_posts, cls.page_size) + extra
 
 
 def _iso(value: str) -> str:

@@ -50,6 +50,8 @@ def handle_facebook(sandbox: Sandbox, request: Request) -> Reply:
 
 def handle_instagram(sandbox: Sandbox, request: Request) -> Reply:
     data = sandbox.data.platform("instagram")
+    if ROOT.match(request.path) and request.arg("ids"):
+        return _by_ids(data, request, instagram=True)
     match = NODE_EDGE.match(request.path)
     if not match:
         return _error(400, "Unknown path components", 2500)
@@ -58,7 +60,9 @@ def handle_instagram(sandbox: Sandbox, request: Request) -> Reply:
         account = data.by_owner.get(node)
         if account is None:
             return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
-        return _page(request, account.posts, _ig_media, account.name, LIMIT_MAX)
+        inline = _expansion(request.arg("fields") or "")
+        return _page(request, account.posts, lambda p: _ig_with_comments(data, request, _ig_media(p), inline),
+                     account.name, LIMIT_MAX)
     if node not in data.items:
         return _error(400, f"Unsupported get request. Object with ID '{node[:40]}' does not exist", 100)
     owner = data.account_of.get(node)
@@ -107,14 +111,36 @@ def _with_comments(
     return post
 
 
-def _by_ids(data: PlatformData, request: Request) -> Reply:
+def _by_ids(data: PlatformData, request: Request, *, instagram: bool = False) -> Reply:
     """``GET /vNN/?ids=a,b&fields=...``: several nodes in one call, keyed by id."""
     ids = (request.arg("ids") or "").split(",")
     if len(ids) > 50 or any(i not in data.items for i in ids):
         return _error(400, "(#100) Some of the aliases you requested do not exist or too many ids (max 50)", 100)
     inline = _expansion(request.arg("fields") or "") or {}
-    body = {i: _with_comments(data, request, {"id": i}, inline) for i in ids}
+    add = _ig_with_comments if instagram else _with_comments
+    body = {i: add(data, request, {"id": i}, inline) for i in ids}
     return Reply(200, body, {"X-App-Usage": LOW_USAGE}, data.account_of.get(ids[0]))
+
+
+def _ig_with_comments(
+    data: PlatformData, request: Request, media: dict[str, Any], inline: dict[str, str] | None
+) -> dict[str, Any]:
+    """Media with its first top-level comments (and their replies) inlined, as field expansion does."""
+    if inline is None:
+        return media
+    comments = data.children.get(media["id"], [])[::-1]
+    if not comments:
+        return media
+    limit = min(max(1, int(inline.get("limit") or 25)), IG_COMMENT_LIMIT_MAX)
+    nested = "replies" in (request.arg("fields") or "")
+    block: dict[str, Any] = {"data": [_ig_comment(data, request, c, nested) for c in comments[:limit]],
+                             "paging": {"cursors": {"before": encode_cursor(0), "after": encode_cursor(limit)}}}
+    if len(comments) > limit:
+        query = {"limit": limit, "after": encode_cursor(limit),
+                 "fields": "id,text,timestamp,username,from,replies{id,text,timestamp,username,from,parent_id}"}
+        block["paging"]["next"] = f"{request.base}/v21.0/{media['id']}/comments?{urlencode(query)}"
+    media["comments"] = block
+    return media
 
 
 def _since(items: list[Post], since: str | None) -> list[Post]:
