@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from functions.connectors.base import Connector, PlatformAuthError, PlatformUnavailable
-from functions.model import PLATFORMS, Post, read_posts
+from functions.model import PLATFORMS, Post, format_time, parse_time, read_posts
 from infra.sandbox import DEMO_TOKENS, Fault, start_sandbox
 from infra.sandbox.data import shift_to_now
 from infra.sandbox.harness import connector, demo_accounts, demo_secrets_provider
@@ -205,3 +207,50 @@ def test_no_token_reaches_a_log_line_even_when_things_fail(posts, provider, faul
     text = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')} {r.args}" for r in caplog.records)
     assert "skipped malformed payload" in text and "retrying" in text
     assert not any(token in text for token in DEMO_TOKENS.values())
+
+
+def busy_thread(posts: list[Post], platform: str, comments: int, replies: int) -> list[Post]:
+    """The platform's first post with ``comments`` more comments, the first of which has ``replies`` replies."""
+    root = next(p for p in of(posts, platform) if p.kind == "post")
+    native = root.id.split(":", 1)[1]
+    template = next(p for p in of(posts, platform) if p.kind == "comment" and not p.author.is_org)
+    start = parse_time(root.created_at) + timedelta(minutes=1)
+
+    def make(i: int, parent: Post, kind: str) -> Post:
+        seq = 7_000_000 + i
+        item_id = {
+            "x": lambda: str(int(native) + 1000 + i),
+            "facebook": lambda: f"{native.split('_')[1]}_{seq}",
+            "instagram": lambda: str(18_100_000_000_000_000 + i),
+            "linkedin": lambda: f"urn:li:comment:({native},{7_300_000_000_000_000_000 + i})",
+            "youtube": lambda: (f"UgzBusy{i:06d}AaABAg" if kind == "comment"
+                                else f"{parent.id.split(':', 1)[1]}.9Busy{i:06d}"),
+        }[platform]()
+        url = {
+            "x": lambda: f"https://x.com/{template.author.handle}/status/{item_id}",
+            "facebook": lambda: f"{root.url}?comment_id={seq}",
+            "instagram": lambda: root.url,
+            "linkedin": lambda: f"https://www.linkedin.com/feed/update/{native}/?commentUrn={quote(item_id, safe='')}",
+            "youtube": lambda: f"https://www.youtube.com/watch?v={native}&lc={item_id}",
+        }[platform]()
+        moment = format_time(start + timedelta(seconds=i))
+        return replace(template, id=f"{platform}:{item_id}", kind=kind, parent_id=parent.id, url=url,
+                       created_at=moment, text=f"busy {kind} {i}")
+
+    extra = [make(i, root, "comment") for i in range(comments)]
+    extra += [make(comments + i, extra[0], "reply") for i in range(replies)]
+    return extra
+
+
+@pytest.mark.parametrize(("platform", "comments", "replies"), [
+    ("x", 250, 0), ("facebook", 230, 0), ("instagram", 120, 70), ("linkedin", 150, 120), ("youtube", 150, 8),
+])
+def test_busy_threads_are_paged_through_completely_with_the_fewest_requests(platform, comments, replies, posts,
+                                                                           provider):
+    everything = posts + busy_thread(posts, platform, comments, replies)
+    with start_sandbox(everything, shift_to_now=False) as running:
+        conn = connector(demo_accounts(running.url)[platform], provider)
+        got = run(conn)
+    assert by_id(got) == by_id(of(everything, platform))
+    assert conn.requests_made == type(conn).minimum_requests(of(everything, platform))
+    assert conn.requests_made > type(conn).minimum_requests(of(posts, platform))  # the extra pages were needed
