@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from functions.guidelines.normalize import Views, fold
@@ -110,6 +110,10 @@ class Detector:
     def __init__(self, params: dict[str, Any]):
         self.params = params
 
+    def gate(self) -> Gate:
+        """Word keys / substrings one of which a post must contain to match (None: no cheap test known)."""
+        return None
+
     def find(self, doc: Document) -> Hit | None:
         """Return the strongest hit in ``doc`` or None."""
         raise NotImplementedError
@@ -181,6 +185,28 @@ class Matcher:
     keys: frozenset[str] | None  # None: the terms cannot be gated by keys, always scan
     raw: tuple[str, ...]  # terms without a word key (emoji, symbols), checked as substrings
     patterns: list[tuple[re.Pattern[str], Gate]]  # each with its gate
+    # Index of the patterns by gate: which to scan for the word keys a post has, which need a substring test.
+    by_key: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    pattern_keys: frozenset[str] = frozenset()
+    by_substring: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    always: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[int]] = {}
+        by_substring: list[tuple[int, tuple[str, ...]]] = []
+        always: list[int] = []
+        for number, (_regex, gate) in enumerate(self.patterns):
+            if gate is None:
+                always.append(number)
+                continue
+            for key in gate[0]:
+                index.setdefault(key, []).append(number)
+            if gate[1]:
+                by_substring.append((number, gate[1]))
+        self.by_key = {key: tuple(numbers) for key, numbers in index.items()}
+        self.pattern_keys = frozenset(index)
+        self.by_substring = tuple(by_substring)
+        self.always = tuple(always)
 
     @classmethod
     def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
@@ -214,10 +240,34 @@ class Matcher:
         if self.terms is not None and (self.keys is None or not self.keys.isdisjoint(doc.keys)
                                        or any(r in text for r in self.raw)):
             found.extend(self.terms.finditer(text, lo, end))
-        for regex, gate in self.patterns:
-            if gate is None or not gate[0].isdisjoint(doc.keys) or any(g in text for g in gate[1]):
-                found.extend(regex.finditer(text, lo, end))
+        if not self.patterns:
+            return found
+        todo = set(self.always)
+        for key in self.pattern_keys & doc.keys:
+            todo.update(self.by_key[key])
+        for number, substrings in self.by_substring:
+            if number not in todo and any(g in text for g in substrings):
+                todo.add(number)
+        for number in sorted(todo):
+            found.extend(self.patterns[number][0].finditer(text, lo, end))
         return found
+
+    def gate(self) -> Gate:
+        """One prefilter for the whole matcher (keys, substrings), or None when some part cannot be gated."""
+        if self.view != "norm":
+            return None
+        keys: set[str] = set()
+        substrings: list[str] = list(self.raw)
+        if self.terms is not None:
+            if self.keys is None:
+                return None
+            keys |= self.keys
+        for _regex, gate in self.patterns:
+            if gate is None:
+                return None
+            keys |= gate[0]
+            substrings.extend(gate[1])
+        return frozenset(keys), tuple(sorted(set(substrings), key=len, reverse=True))
 
     def search_near(self, doc: Document, start: int, end: int) -> tuple[int, int] | None:
         """A match within ``window`` characters of [start, end), or anywhere without a window."""
@@ -297,6 +347,9 @@ class Phrases(Detector):
         self.near = [Matcher.build(s, f"near[{i}]") for i, s in enumerate(_spec_list(params, "near"))]
         self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
         self.confidence = _confidence(params)
+
+    def gate(self) -> Gate:
+        return self.primary.gate()
 
     def find(self, doc: Document) -> Hit | None:
         for found in self.primary.candidates(doc):
@@ -427,6 +480,9 @@ class LinkDomains(Detector):
         self.near = [Matcher.build(s, f"near[{i}]") for i, s in enumerate(_spec_list(params, "near"))]
         self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
         self.confidence = _confidence(params)
+
+    def gate(self) -> Gate:
+        return frozenset(), self.domains
 
     def find(self, doc: Document) -> Hit | None:
         text = doc.views.norm

@@ -30,8 +30,9 @@ def key_of(token: str) -> str:
 
 
 def token_keys(text: str) -> frozenset[str]:
-    """Keys of every word of an already-normalized text."""
-    return frozenset(t[:KEY_LEN] for t in TOKEN_RE.findall(text))
+    """Keys of every word of an already-normalized text: its first 4, 3 and 2 letters."""
+    tokens = TOKEN_RE.findall(text)
+    return frozenset([t[:KEY_LEN] for t in tokens] + [t[:3] for t in tokens] + [t[:2] for t in tokens])
 
 
 def term_key(folded_term: str, squeeze: bool = False) -> str | None:
@@ -121,25 +122,27 @@ def required_literals(pattern: str, flags: int = 0, macro_gates: dict[str, set[s
             result |= macro_gates.get(bare.strip("\x01"), {""})
         else:
             result.add(literal)
-    lengths = [len(s.lstrip(WORD_START)) for s in result]
-    if "" in result or min(lengths) < 1 or any("\x01" in s for s in result):
+    if "" in result or any("\x01" in s for s in result):
         return None
-    if min(lengths) < MIN_LITERAL and not result <= set().union(*(macro_gates or {}).values()):
+    # A short run of letters ("a", "mr") is in most posts; symbols ("$", "@") and digits are rare enough.
+    if any(len(b) < MIN_LITERAL and b.strip(" ").isalpha() and literal_key(s) is None
+           for s in result for b in [s.lstrip(WORD_START)]):
         return None
     return result
 
 
 def literal_key(literal: str) -> str | None:
     """Word key that every text containing ``literal`` (marked WORD_START) has, or None."""
-    if not literal.startswith(WORD_START):
+    bare = literal.lstrip(WORD_START)
+    if not literal.startswith(WORD_START) and not bare.startswith(" "):
         return None
-    words = literal.lstrip(WORD_START).split(" ")
-    first = words[0]
-    if not first or not TOKEN_RE.fullmatch(first):
+    words = bare.strip(" ").split(" ")
+    # Every word of the literal starts a word of the text, so the longest one is the rarest key.
+    usable = [w for w in words if w and TOKEN_RE.fullmatch(w)]
+    if not usable or (words[0] not in usable and len(words) == 1):
         return None
-    if len(first) >= KEY_LEN or len(words) > 1:  # a complete short word ("or you") is its own key
-        return key_of(first)
-    return None
+    word = max(usable, key=len)
+    return word[:KEY_LEN] if len(word) >= 2 else None
 
 
 def _size(literal: str) -> int:
@@ -156,6 +159,26 @@ def _is_space(name: str, arg: object) -> bool:
         low, _high, sub = arg  # type: ignore[misc]
         return low >= 1 and len(sub) == 1 and _is_space(str(sub[0][0]), sub[0][1])
     return False
+
+
+def _repeat_keeps_boundary(name: str, arg: object, before: bool) -> bool:
+    """After ``(?:\\w+\\s+){0,2}`` a word starts if one did before (no repeat) or every repeat ends in a space."""
+    if name not in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return False
+    low, _high, sub = arg  # type: ignore[misc]
+    return _ends_in_space(list(sub)) and (before or low >= 1)
+
+
+def _ends_in_space(items: list) -> bool:
+    """Whether every way through ``items`` ends with a whitespace character."""
+    if not items:
+        return False
+    name, arg = str(items[-1][0]), items[-1][1]
+    if name == "SUBPATTERN":
+        return _ends_in_space(list(arg[-1]))
+    if name == "BRANCH":
+        return all(_ends_in_space(list(branch)) for branch in arg[1])
+    return _is_space(name, arg)
 
 
 def _sequence(items: list, boundary: bool) -> set[str] | None:
@@ -185,18 +208,20 @@ def _sequence(items: list, boundary: bool) -> set[str] | None:
         found = _node(name, arg, boundary)
         if found is not None:
             candidates.append(found)
-        boundary = _is_space(name, arg)
+        boundary = _is_space(name, arg) or _repeat_keeps_boundary(name, arg, boundary)
     if run:
         candidates.append({(WORD_START if run_start else "") + "".join(run)})
     if not candidates:
         return None
-    # Fewest strings first (each costs one test per post); short strings ("for", "all") are in most posts
-    # and gate nothing, so prefer 5+ characters, then 4, then 3.
-    for floor in (5, 4, MIN_LITERAL):
-        usable = [c for c in candidates if min(_size(s) for s in c) >= floor]
-        if usable:
-            return min(usable, key=lambda c: (len(c), -min(_size(s) for s in c)))
-    return max(candidates, key=lambda c: min(_size(s) for s in c))
+    return max(candidates, key=_rank)
+
+
+def _rank(strings: set[str]) -> tuple[int, int, int]:
+    """Best requirement: word-keyed strings (a set lookup per post) before substrings (a test per string);
+    then longer shortest strings (rarer, "for" is in most posts); then fewer strings."""
+    shortest = min(_size(s) for s in strings)
+    keyed = all(literal_key(s) is not None for s in strings)
+    return (2 if keyed else 1 if shortest >= MIN_LITERAL else 0, min(shortest, 5), -len(strings))
 
 
 def _leading(branches: list) -> set[str] | None:
