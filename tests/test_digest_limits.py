@@ -11,7 +11,7 @@ import pytest
 
 from functions.config import AccountConfig, AccountsFile, Settings
 from functions.digest import build_message, render_digest, run_weekly_digest
-from functions.digest.build import PeriodData, assemble_digest
+from functions.digest.build import AccountOutcome, PeriodData, PeriodRun, assemble_digest
 from functions.digest.mail import MAX_RAW_BYTES, MAX_RECIPIENTS_PER_MESSAGE, message_bytes
 from functions.digest.render import MAX_EMAIL_HTML_BYTES, MAX_EMAIL_TEXT_BYTES, Caps, highlight
 from functions.model import SEVERITIES, Author, Finding, finding_id_for
@@ -56,8 +56,8 @@ def flood(count: int, *, text_chars: int = 2000) -> tuple[AccountsFile, PeriodDa
         period_start=date(2026, 11, 16), period_end=date(2026, 11, 23), days=7, repeat_window_days=30,
         generated_at=datetime(2026, 11, 23, 7, tzinfo=UTC), current=findings, previous=[], window=findings,
         earlier_open=findings[: count // 2], reported_before=frozenset(), previous_digest=None,
-        runs=[("20261121T060000Z-00000001", datetime(2026, 11, 21, 6, tzinfo=UTC),
-               {c.key: ("failed", "RateLimited", "quota " * 100, "x") for c in configs})],
+        runs=[PeriodRun("20261121T060000Z-00000001", datetime(2026, 11, 21, 6, tzinfo=UTC),
+                        {c.key: AccountOutcome("failed", "RateLimited", "quota " * 100) for c in configs})],
     )  # fmt: skip
     return AccountsFile(organization="Big Org", accounts=configs, recipients=("a@big.example",)), data
 

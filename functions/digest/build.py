@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from functions.config import AccountConfig, AccountsFile
 from functions.model import CATEGORIES, SEVERITIES, SEVERITY_RANK, Author, Finding, parse_time
@@ -66,6 +67,22 @@ class FailedAccount:
     recovered: bool  # the latest run of the period succeeded for it
 
 
+class AccountOutcome(NamedTuple):
+    """One account's result in one run, as the digest needs it."""
+
+    status: str  # ok | failed | skipped | pending
+    error_kind: str | None
+    error: str | None
+
+
+class PeriodRun(NamedTuple):
+    """One audit run of the period: when it started and how each account fared."""
+
+    run_id: str
+    started: datetime
+    accounts: dict[str, AccountOutcome]
+
+
 @dataclass(slots=True)
 class PeriodData:
     """What the store holds for a digest period, read once and shared by every audience."""
@@ -81,8 +98,7 @@ class PeriodData:
     earlier_open: list[Finding]  # detected before the period, inside the window, not acknowledged
     reported_before: frozenset[str]  # finding ids the previous digest already showed
     previous_digest: date | None
-    runs: list[tuple[str, datetime, dict[str, tuple[str, str | None, str | None, str]]]] = field(default_factory=list)
-    """(run id, started, {account key: (status, error kind, error, platform)}) for each run of the period."""
+    runs: list[PeriodRun] = field(default_factory=list)  # the period's audit runs, oldest first
 
 
 @dataclass(slots=True)
@@ -184,7 +200,7 @@ def load_period(
     )
 
 
-def _load_runs(store: FindingsStore, start: date, end: date, *, now: datetime) -> list[tuple[str, datetime, dict]]:
+def _load_runs(store: FindingsStore, start: date, end: date, *, now: datetime) -> list[PeriodRun]:
     runs = []
     end_id = end.strftime("%Y%m%d")
     for run_id in store.list_runs(since=_day_start(start)):
@@ -195,13 +211,13 @@ def _load_runs(store: FindingsStore, start: date, end: date, *, now: datetime) -
             continue
         started = parse_time(record.started_at, field="started_at")
         finished = record.finished_at is not None or record.status != "running" or now - started > STALE_RUN
-        results = {}
+        outcomes = {}
         for key, result in record.accounts.items():
-            status, kind, error = result.status, result.error_kind, result.error
-            if status == "pending" and finished:
-                status, kind, error = "failed", "incomplete", "the run ended before this account was collected"
-            results[key] = (status, kind, error, result.platform)
-        runs.append((run_id, started, results))
+            outcome = AccountOutcome(result.status, result.error_kind, result.error)
+            if result.status == "pending" and finished:
+                outcome = AccountOutcome("failed", "incomplete", "the run ended before this account was collected")
+            outcomes[key] = outcome
+        runs.append(PeriodRun(run_id, started, outcomes))
     return runs
 
 
@@ -329,8 +345,8 @@ def failed_accounts(data: PeriodData, configs: Sequence[AccountConfig]) -> list[
     """Accounts that failed in any run of the period, or that no run of the period collected."""
     out = []
     for config in configs:
-        seen = [(started, results[config.key]) for _, started, results in data.runs if config.key in results]
-        failed = [(started, result) for started, result in seen if result[0] == "failed"]
+        seen = [(run.started, run.accounts[config.key]) for run in data.runs if config.key in run.accounts]
+        failed = [(started, outcome) for started, outcome in seen if outcome.status == "failed"]
         if not seen:
             why = "no audit run collected this account during the period"
             out.append(
@@ -339,18 +355,18 @@ def failed_accounts(data: PeriodData, configs: Sequence[AccountConfig]) -> list[
             continue
         if not failed:
             continue
-        last_started, (_, kind, error, _) = failed[-1]
+        last_started, last = failed[-1]
         out.append(
             FailedAccount(
                 key=config.key,
                 platform=config.platform,
                 account=config.account,
-                error_kind=kind or "error",
-                error=_shorten(error or "no error message was recorded"),
+                error_kind=last.error_kind or "error",
+                error=_shorten(last.error or "no error message was recorded"),
                 failures=len(failed),
                 runs=len(seen),
                 last_failed_at=last_started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                recovered=seen[-1][1][0] == "ok",
+                recovered=seen[-1][1].status == "ok",
             )
         )
     # Still failing first: those need someone today.
