@@ -254,3 +254,12 @@ def test_busy_threads_are_paged_through_completely_with_the_fewest_requests(plat
     assert by_id(got) == by_id(of(everything, platform))
     assert conn.requests_made == type(conn).minimum_requests(of(everything, platform))
     assert conn.requests_made > type(conn).minimum_requests(of(posts, platform))  # the extra pages were needed
+
+
+def test_a_rate_limit_that_keeps_coming_back_ends_the_run_cleanly(posts, provider, faulty):
+    sandbox = faulty("mastodon", Fault("rate_limit", retry_after=1, times=None))
+    sleeps = Sleeps()
+    conn = connector(demo_accounts(sandbox.url)["mastodon"], provider, sleep=sleeps, seconds=3600)
+    assert run(conn) == []
+    assert conn.stopped_early and conn.stopped_early.startswith("rate-limited")
+    assert len(sleeps) == 3 and conn.requests_made == 4

@@ -200,6 +200,7 @@ class HttpConnector(Connector):
     backoff_seconds: ClassVar[float] = 1.0
     max_wait_seconds: ClassVar[float] = 900.0  # a longer rate-limit wait ends the run for this account
     default_wait_seconds: ClassVar[float] = 60.0  # a 429 without any reset header
+    max_rate_limit_waits: ClassVar[int] = 3  # per request
 
     def __init__(self, account: AccountConfig, context: ConnectorContext):
         super().__init__(account, context)
@@ -271,7 +272,7 @@ class HttpConnector(Connector):
         """One API call with budget, retries, rate limits and JSON checks; see the class docstring."""
         import requests
 
-        attempts = 0
+        attempts = waits = 0
         while True:
             self._spend()
             problem: str
@@ -286,6 +287,10 @@ class HttpConnector(Connector):
             else:
                 wait = self.rate_limit_wait(response, now=self.context.clock())
                 if wait is not None:
+                    waits += 1
+                    if waits > self.max_rate_limit_waits:  # the limit keeps coming back: give the run up
+                        message = f"{self.platform} still rate-limits after {waits - 1} waits"
+                        raise RateLimited(message, retry_after=wait)
                     self._wait_or_stop(wait)
                     continue
                 self.check_auth(response)
