@@ -23,9 +23,9 @@ from functions.guidelines.normalize import Views, fold
 from functions.guidelines.prefilter import (
     PLACEHOLDER,
     WORD_START,
+    elongation_keys,
     literal_key,
     required_literals,
-    squeezed_keys,
     term_key,
     trie_regex,
 )
@@ -93,7 +93,7 @@ class Document:
     thread: str  # normalized text of the parent post when the same author wrote it (a thread), else ""
     keys: frozenset[str]
     spaced: list[tuple[int, int, str]] | None = None
-    squeezed: frozenset[str] | None = None  # keys of the deleet view without repeated letters, built on demand
+    deleet_keys: frozenset[str] | None = None  # word keys of the deleet view (elongation-aware), built on demand
 
     def view(self, name: str) -> str:
         """The named view of the text."""
@@ -418,8 +418,9 @@ class ObfuscatedTerms(Detector):
             sequences.append(atoms + [r"[a-z]*" if wild else r"(?:s|es|ed|ing|in)?"])
             words.extend(stem + s for s in (_SUFFIXES if wild else ("", "s")))
         self.regex = re.compile(r"(?<![a-z])" + trie_regex(sequences) + r"(?![a-z])")
-        term_keys = [term_key(fold(t.strip()), squeeze=True) for t in terms]
-        self.keys = None if any(k is None for k in term_keys) else frozenset(k for k in term_keys if k)
+        keyed = [(t, term_key(fold(t.strip()))) for t in terms]
+        self.keys = frozenset(k for _t, k in keyed if k)
+        self.raw = tuple(fold(t.strip()).rstrip("*") for t, k in keyed if k is None)  # emoji: substring test
         self.vocabulary = "\n" + "\n".join(sorted(set(words))) + "\n"
         self.unless = [Matcher.build(s, f"unless[{i}]") for i, s in enumerate(_spec_list(params, "unless"))]
         self.confidence = _confidence(params)
@@ -429,9 +430,9 @@ class ObfuscatedTerms(Detector):
 
     def find(self, doc: Document) -> Hit | None:
         text = doc.views.deleet
-        if self.keys is not None and doc.squeezed is None:
-            doc.squeezed = squeezed_keys(text)
-        if self.keys is None or not self.keys.isdisjoint(doc.squeezed):  # type: ignore[arg-type]
+        if doc.deleet_keys is None:
+            doc.deleet_keys = elongation_keys(text)
+        if not self.keys.isdisjoint(doc.deleet_keys) or any(r in text for r in self.raw):
             for found in self.regex.finditer(text):
                 if not self._vetoed(doc, *found.span()):
                     return found.start(), found.end(), self.confidence

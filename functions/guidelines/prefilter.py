@@ -35,35 +35,31 @@ def token_keys(text: str) -> frozenset[str]:
     return frozenset([t[:KEY_LEN] for t in tokens] + [t[:3] for t in tokens] + [t[:2] for t in tokens])
 
 
-def term_key(folded_term: str, squeeze: bool = False) -> str | None:
-    """Key of the rarest-looking (longest) word of a folded term, or None when the term cannot be keyed.
+def term_key(folded_term: str) -> str | None:
+    """Key of the rarest-looking (longest) word of a folded term, or None when the term has no word.
 
     Any word works as a key, since the term matches only when all its words are there; the longest one
-    is the least likely to be in an unrelated post. ``squeeze`` collapses repeated letters (elongation).
+    is the least likely to be in an unrelated post. Short words and stems key on their 2-3 letters,
+    which posts carry as prefix keys of their words.
     """
-    stem = folded_term.rstrip("*")
-    tokens = TOKEN_RE.findall(stem)
+    tokens = TOKEN_RE.findall(folded_term.rstrip("*"))
     if not tokens:
         return None
-    if folded_term.endswith("*") and len(tokens[-1]) < KEY_LEN:
-        tokens = tokens[:-1]  # a short wildcard stem ("fk*") cannot give a 4-letter key
-        if not tokens:
-            return None
     word = max(tokens, key=len)
-    return key_of(squeeze_letters(word) if squeeze else word)
+    return word[:KEY_LEN] if len(word) >= 2 else None
 
 
-_REPEAT = re.compile(r"([a-z])\1+")
+_ELONGATED = re.compile(r"([a-z])\1\1")
+_RUN = re.compile(r"([a-z])\1{2,}")
 
 
-def squeeze_letters(text: str) -> str:
-    """Collapse runs of one repeated letter ("fuuuck" -> "fuck", "bullshit" -> "bulshit")."""
-    return _REPEAT.sub(r"\1", text)
-
-
-def squeezed_keys(text: str) -> frozenset[str]:
-    """Keys of every word of ``text`` after collapsing repeated letters."""
-    return frozenset(t[:KEY_LEN] for t in TOKEN_RE.findall(_REPEAT.sub(r"\1", text)))
+def elongation_keys(text: str) -> frozenset[str]:
+    """Word keys of ``text``, plus those of its words with stretched letters cut to one and to two
+    ("fuuuck" -> "fuck", "asssss" -> "ass"), so elongated spellings still reach their rules."""
+    keys = token_keys(text)
+    if _ELONGATED.search(text):
+        keys = keys | token_keys(_RUN.sub(r"\1", text)) | token_keys(_RUN.sub(r"\1\1", text))
+    return keys
 
 
 def trie_regex(sequences: Iterable[Sequence[str]]) -> str:
