@@ -175,3 +175,22 @@ def test_a_missing_sender_is_a_configuration_error(seeded, ses):
     with pytest.raises(ConfigError, match="SOCIALAUDIT_SENDER"):
         weekly(seeded, ses, settings=settings(sender=None))
     assert seeded.get_digest_file(seed.PERIOD_END, "sent.json") is None
+
+
+def test_send_digest_sends_one_raw_message_with_unsubscribe_headers(seeded, ses):
+    from functions.digest import build_digest, render_digest, send_digest
+
+    rendered = render_digest(build_digest(seeded, seed.accounts(), period_end=seed.PERIOD_END, now=seed.NOW))
+    message_id = send_digest(
+        ses, rendered, sender=SENDER, recipients=["a@cmeadvance.example", "b@cmeadvance.example"],
+        unsubscribe_url="https://audit.cmeadvance.example/unsubscribe",
+    )  # fmt: skip
+    (sent,) = sent_messages()
+    assert sent.id == message_id and sorted(sent.destinations) == ["a@cmeadvance.example", "b@cmeadvance.example"]
+    mime = parse(sent.raw_data)
+    assert mime["List-Unsubscribe"] == (
+        f"<https://audit.cmeadvance.example/unsubscribe>, <mailto:{SENDER}?subject=unsubscribe>"
+    )
+    assert mime["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    for kind, body in (("html", rendered.html), ("plain", rendered.text)):  # the wire uses CRLF line ends
+        assert mime.get_body((kind,)).get_content().replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")
