@@ -263,3 +263,13 @@ def test_a_rate_limit_that_keeps_coming_back_ends_the_run_cleanly(posts, provide
     assert run(conn) == []
     assert conn.stopped_early and conn.stopped_early.startswith("rate-limited")
     assert len(sleeps) == 3 and conn.requests_made == 4
+
+
+def test_minimum_requests_takes_one_run_per_account_and_ignores_other_platforms(posts):
+    from functions.connectors import connector_class
+
+    mastodon = connector_class("mastodon")
+    mine = of(posts, "mastodon")
+    other_account = [replace(p, account="someone-else") for p in mine]
+    assert mastodon.minimum_requests(posts) == mastodon.minimum_requests(mine) > 0
+    assert mastodon.minimum_requests(mine + other_account) == 2 * mastodon.minimum_requests(mine)

@@ -237,12 +237,22 @@ class HttpConnector(Connector):
 
     @classmethod
     def minimum_requests(cls, items: Iterable[Post]) -> int:
-        """The fewest requests this connector's endpoints need to list ``items`` (one account's).
+        """The fewest requests this connector's endpoints need to list ``items``: one run per account.
 
         Every listing at the API's maximum page size and no call wasted: the yardstick for
-        ``requests_made`` in the benchmark (requests / minimum == 1.0 means no waste).
+        ``requests_made`` in the benchmark (requests / minimum == 1.0 means no waste). Items of
+        other platforms are ignored; several accounts add up.
         """
-        return max(1, math.ceil(sum(1 for _ in items) / cls.page_size))
+        accounts: dict[str, list[Post]] = {}
+        for item in items:
+            if item.platform == cls.platform:
+                accounts.setdefault(item.account, []).append(item)
+        return sum(cls.minimum_for_account(group) for group in accounts.values())
+
+    @classmethod
+    def minimum_for_account(cls, items: list[Post]) -> int:
+        """``minimum_requests`` for one account's items."""
+        return max(1, math.ceil(len(items) / cls.page_size))
 
     # -- credentials --
 

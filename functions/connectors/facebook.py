@@ -124,7 +124,7 @@ class FacebookConnector(GraphConnector):
         )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         """Post pages (first 100 comments inline) + the further comment pages of busier posts."""
         return threaded_minimum(items, cls.page_size, cls.comment_page_size,
                                 per_post=lambda n: max(0, pages(n, cls.comment_page_size) - 1))

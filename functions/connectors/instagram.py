@@ -129,7 +129,7 @@ class InstagramConnector(GraphConnector):
         )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         """Media pages (first 50 comments and their replies inline) + further pages of busier threads."""
         items = list(items)
         kids: dict[str, int] = {}

@@ -130,7 +130,7 @@ class LinkedInConnector(ThreadedConnector):
         )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         """Post pages + per post its comment pages + per comment with replies their pages."""
         items = list(items)
         n_posts, _, parent_of, others = roots_and_posts(items)

@@ -89,7 +89,7 @@ class MastodonConnector(ThreadedConnector):
         )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         return threaded_minimum(items, cls.page_size, cls.comment_page_size)
 
 

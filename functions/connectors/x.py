@@ -192,7 +192,7 @@ class XConnector(ThreadedConnector):
         )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         """Timeline pages + one search per post (more for long threads) + the pages of the mentions listing.
 
         X's mentions endpoint returns every tweet mentioning the account, replies to its posts

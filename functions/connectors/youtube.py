@@ -160,7 +160,7 @@ class YouTubeConnector(ThreadedConnector):
             )
 
     @classmethod
-    def minimum_requests(cls, items: Any) -> int:
+    def minimum_for_account(cls, items: list[Post]) -> int:
         """Playlist pages + per video its thread pages + per thread with over 5 replies its reply pages."""
         items = list(items)
         n_posts, per_post, _, others = roots_and_posts(items)

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from functions.model import Post
-from infra.samples.build_samples import THREADS, iter_items
+from infra.samples.build_samples import iter_items
+from infra.samples.texts import THREADS
 
 
 def synthetic_posts(n: int, *, end: datetime | None = None, span_days: float = 6.0) -> Iterator[Post]:
