@@ -107,6 +107,7 @@ class ThreadedConnector(HttpConnector):
     lookback_days: ClassVar[float] = 30.0  # first run: how far back to list posts
     track_days: ClassVar[float] = 14.0  # how long a post's comments are still collected
     max_tracked: ClassVar[int] = 50  # keeps the cursor small
+    comment_batch_size: ClassVar[int] = 1  # posts whose comments one listing can cover (see list_comments_batch)
 
     @abstractmethod
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
@@ -153,8 +154,9 @@ class ThreadedConnector(HttpConnector):
                 self.prefetch_comments(older)
             except PayloadError as exc:
                 self.skip("batched comments of tracked posts", exc)  # each post is then listed on its own
-        for ref in older:
-            yield from self._comments_of(ref, state)
+        size = max(1, self.comment_batch_size)
+        for start in range(0, len(older), size):
+            yield from self._comments_of(older[start : start + size], state)
         state.prune(oldest_tracked, self.max_tracked)
         self.cursor = state.dump()
 
@@ -162,6 +164,7 @@ class ThreadedConnector(HttpConnector):
         since = state.posts
         floor = max(horizon, since["t"]) if since else horizon
         newest = since
+        pending: list[PostRef] = []  # posts whose comments are listed together (one batch)
         try:
             for post in self.list_posts(since, floor):
                 native = native_id(post)
@@ -171,30 +174,45 @@ class ThreadedConnector(HttpConnector):
                 if not is_new(since, post.created_at, native):
                     if native in state.tracked and native not in done:  # known post: just its new comments
                         done.add(native)
-                        yield from self._comments_of(ref, state)
-                    continue
-                newest = advance(newest, post.created_at, native)
-                yield post
-                done.add(native)
-                yield from self._comments_of(ref, state)
+                        pending.append(ref)
+                else:
+                    newest = advance(newest, post.created_at, native)
+                    yield post
+                    done.add(native)
+                    pending.append(ref)
+                if len(pending) >= self.comment_batch_size:
+                    yield from self._comments_of(pending, state)
+                    pending = []
         except PayloadError as exc:
             self.skip("post listing", exc)
+            yield from self._comments_of(pending, state)
             return  # the listing's mark stays, so the next run lists these posts again
+        yield from self._comments_of(pending, state)
         state.posts = newest
         self.cursor = state.dump()
 
-    def _comments_of(self, ref: PostRef, state: WalkState) -> Iterator[Post]:
-        seen = state.seen(ref.native_id)
-        newest = seen
+    def _comments_of(self, refs: list[PostRef], state: WalkState) -> Iterator[Post]:
+        """New comments of ``refs`` (one batch); their marks move only once the whole batch is listed."""
+        if not refs:
+            return
+        seen = {ref.native_id: state.seen(ref.native_id) for ref in refs}
+        newest = dict(seen)
         try:
-            for item in self.list_comments(ref, seen):
+            for post_id, item in self.list_comments_batch(refs, seen):
                 native = native_id(item)
-                if not is_new(seen, item.created_at, native):
+                if post_id not in seen or not is_new(seen[post_id], item.created_at, native):
                     continue
-                newest = advance(newest, item.created_at, native)
+                newest[post_id] = advance(newest[post_id], item.created_at, native)
                 yield item
         except PayloadError as exc:
-            self.skip(f"comments of post {ref.native_id}", exc)
+            self.skip(f"comments of post(s) {', '.join(r.native_id for r in refs)[:200]}", exc)
             newest = seen  # list them again next run rather than lose any
-        state.track(ref, newest)
+        for ref in refs:
+            state.track(ref, newest[ref.native_id])
         self.cursor = state.dump()
+
+    def list_comments_batch(self, posts: list[PostRef], seen: dict[str, Mark | None]) -> Iterator[tuple[str, Post]]:
+        """(post id, comment) for several posts; one listing per post unless the platform can combine them."""
+        for post in posts:
+            for item in self.list_comments(post, seen.get(post.native_id)):
+                yield post.native_id, item
