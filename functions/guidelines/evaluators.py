@@ -43,9 +43,9 @@ TOXIC_LABELS = {"PROFANITY": "profanity", "SEXUAL": "profanity", "INSULT": "hara
                 "HARASSMENT_OR_ABUSE": "harassment", "HATE_SPEECH": "hate", "VIOLENCE_OR_THREAT": "threat"}
 SECRET_PII = ("PASSWORD", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "SSN", "CREDIT_DEBIT_NUMBER", "CREDIT_DEBIT_CVV",
               "BANK_ACCOUNT_NUMBER", "BANK_ROUTING", "PIN", "PASSPORT_NUMBER", "DRIVER_ID")
-_COMMON = {"enabled": bool, "max_calls": int, "timeout_seconds": (int, float), "categories": list,
+_COMMON: dict[str, Any] = {"enabled": bool, "max_calls": int, "timeout_seconds": (int, float), "categories": list,
            "call_when": str, "min_confidence": (int, float)}
-_SPECIFIC = {"comprehend": {"language": str, "pii_types": list},
+_SPECIFIC: dict[str, dict[str, Any]] = {"comprehend": {"language": str, "pii_types": list},
              "bedrock": {"model_id": str, "max_tokens": int}}
 CALL_WHEN = ("unflagged", "always")
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evaluator")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 try:  # Python 3.11+
     from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -145,23 +146,23 @@ def _size(literal: str) -> int:
     return len(literal.lstrip(WORD_START))
 
 
-def _is_space(name: str, arg: object) -> bool:
+def _is_space(name: str, arg: Any) -> bool:
     if name == "LITERAL":
         return arg == 32
     if name == "IN":
         return any(str(o) == "CATEGORY" and str(a) in _SPACE_CATEGORIES or (str(o) == "LITERAL" and a == 32)
-                   for o, a in arg)  # type: ignore[attr-defined]
+                   for o, a in arg)
     if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, _high, sub = arg  # type: ignore[misc]
+        low, _high, sub = arg
         return low >= 1 and len(sub) == 1 and _is_space(str(sub[0][0]), sub[0][1])
     return False
 
 
-def _repeat_keeps_boundary(name: str, arg: object, before: bool) -> bool:
+def _repeat_keeps_boundary(name: str, arg: Any, before: bool) -> bool:
     """After ``(?:\\w+\\s+){0,2}`` a word starts if one did before (no repeat) or every repeat ends in a space."""
     if name not in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
         return False
-    low, _high, sub = arg  # type: ignore[misc]
+    low, _high, sub = arg
     return _ends_in_space(list(sub)) and (before or low >= 1)
 
 
@@ -198,7 +199,7 @@ def _sequence(items: list, boundary: bool) -> set[str] | None:
         if run:
             head = (WORD_START if run_start else "") + "".join(run)
             # sre factors common prefixes out of alternations ("ssn|social" -> "s" + "sn|ocial"); glue them back.
-            lead = _leading(list(arg[1])) if name == "BRANCH" else None  # type: ignore[index]
+            lead = _leading(list(arg[1])) if name == "BRANCH" else None
             candidates.append({head + tail for tail in lead} if lead else {head})
             run = []
         found = _node(name, arg, boundary)
@@ -235,20 +236,20 @@ def _leading(branches: list) -> set[str] | None:
     return heads
 
 
-def _node(name: str, arg: object, boundary: bool) -> set[str] | None:
+def _node(name: str, arg: Any, boundary: bool) -> set[str] | None:
     if name == "SUBPATTERN":
-        return _sequence(list(arg[-1]), boundary)  # type: ignore[index]
+        return _sequence(list(arg[-1]), boundary)
     if name == "ATOMIC_GROUP":
-        return _sequence(list(arg), boundary)  # type: ignore[arg-type]
+        return _sequence(list(arg), boundary)
     if name == "BRANCH":
         union: set[str] = set()
-        for branch in arg[1]:  # type: ignore[index]
+        for branch in arg[1]:
             found = _sequence(list(branch), boundary)
             if found is None:
                 return None
             union |= found
         return union
     if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, _high, sub = arg  # type: ignore[misc]
+        low, _high, sub = arg
         return _sequence(list(sub), boundary) if low >= 1 else None
     return None
