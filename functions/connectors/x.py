@@ -2,9 +2,10 @@
 
 - Posts: ``GET /2/users/:id/tweets`` with ``exclude=retweets,replies`` (the account's own replies
   are found in their conversations instead), ``since_id`` from the cursor.
-- Replies: ``GET /2/tweets/search/recent?query=conversation_id:<post>`` per tracked post, with
-  ``since_id`` = the newest reply seen. Recent search covers seven days, so posts are tracked
-  for seven days by default.
+- Replies: ``GET /2/tweets/search/recent?query=conversation_id:A OR conversation_id:B ...``,
+  twelve conversations per search (the query may hold 512 characters; ``options:
+  {conversations_per_search: N}`` for higher access levels), with ``since_id`` = the oldest of
+  their newest replies seen. Recent search covers seven days, so posts are tracked that long.
 - Mentions: ``GET /2/users/:id/mentions`` since the last mention seen, skipping tweets of tracked
   conversations (already collected above).
 All at ``max_results=100``, paged by tweepy's ``Paginator``. Hidden replies: the v2 API has no
@@ -23,7 +24,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from functions.connectors.base import HttpConnector, Page, PayloadError, PlatformAuthError, register
-from functions.connectors.limits import pages, threaded_minimum
+from functions.connectors.limits import pages, roots_and_posts
 from functions.connectors.tracking import Mark, PostRef, ThreadedConnector
 from functions.model import Author, Post, format_time, parse_time
 
@@ -69,10 +70,14 @@ class XConnector(ThreadedConnector):
     page_size: ClassVar[int] = 100
     comment_page_size: ClassVar[int] = 100
     track_days: ClassVar[float] = 7.0  # recent search reaches back seven days
+    comment_batch_size: ClassVar[int] = 12  # "conversation_id:<19 digits>" x 12 joined by " OR " < 512 chars
 
     def __init__(self, account: Any, context: Any):
         super().__init__(account, context)
         self._client: Any = None
+        per_search = account.options.get("conversations_per_search")
+        if per_search:
+            self.comment_batch_size = max(1, int(per_search))
 
     @property
     def client(self) -> Any:
@@ -102,14 +107,23 @@ class XConnector(ThreadedConnector):
                 yield post
 
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
-        params = self._params(since_id=_newest_id(seen), start_time=None)
-        query = f"conversation_id:{post.native_id}"
-        for tweet, users in self._pages(self.client.search_recent_tweets, query, **params):
-            if tweet.get("id") == post.native_id:
+        for _, item in self.list_comments_batch([post], {post.native_id: seen}):
+            yield item
+
+    def list_comments_batch(self, posts: list[PostRef], seen: dict[str, Mark | None]) -> Iterator[tuple[str, Post]]:
+        """Replies in the posts' conversations, one search for all of them (newest first)."""
+        roots = {post.native_id for post in posts}
+        # One since_id for all: the oldest of the newest replies seen (a reply is always newer than its post).
+        since = min((_newest_id(seen.get(root)) or root for root in roots), key=lambda i: (len(i), i))
+        query = " OR ".join(f"conversation_id:{root}" for root in sorted(roots))
+        for tweet, users in self._pages(self.client.search_recent_tweets, query,
+                                        **self._params(since_id=since, start_time=None)):
+            root = str(tweet.get("conversation_id", ""))
+            if root not in roots or tweet.get("id") == root:
                 continue
-            item = self.skip_bad(tweet, users, post.native_id)
+            item = self.skip_bad(tweet, users, root)
             if item is not None:
-                yield item
+                yield root, item
 
     def _mentions(self, cursor: dict[str, Any]) -> Iterator[Post]:
         since = cursor.get("mentions")
@@ -193,7 +207,7 @@ class XConnector(ThreadedConnector):
 
     @classmethod
     def minimum_for_account(cls, items: list[Post]) -> int:
-        """Timeline pages + one search per post (more for long threads) + the pages of the mentions listing.
+        """Timeline pages + one search per 12 posts (more for long threads) + the mentions listing's pages.
 
         X's mentions endpoint returns every tweet mentioning the account, replies to its posts
         included, and offers no filter for "not in a conversation I track", so its pages count.
@@ -209,8 +223,11 @@ class XConnector(ThreadedConnector):
             answers_org = parent is not None and parent.author.id in org
             if answers_org or any(f"@{h}" in item.text.lower() for h in org.values()):
                 mentions += 1
-        extra = pages(mentions, cls.page_size)
-        return threaded_minimum(items, cls.page_size, cls.comment_page_size, extra_listings=extra)
+        n_posts, per_post, _, _ = roots_and_posts(items)
+        newest_first = sorted((p for p in items if p.kind == "post"), key=lambda p: (p.created_at, p.id), reverse=True)
+        batches = [newest_first[i : i + cls.comment_batch_size] for i in range(0, n_posts, cls.comment_batch_size)]
+        searches = sum(pages(sum(per_post[p.id] for p in batch), cls.comment_page_size) for batch in batches)
+        return pages(n_posts, cls.page_size) + searches + pages(mentions, cls.page_size)
 
 
 def _newest_id(mark: Mark | None) -> str | None:

@@ -11,6 +11,7 @@ from infra.sandbox.data import PlatformData, decode_cursor, encode_cursor, nativ
 from infra.sandbox.server import Reply, Request, Sandbox
 
 MAX_RESULTS = 100
+QUERY_MAX = 512  # recent search query length at the basic access levels
 TIMELINE = re.compile(r"^/2/users/(?P<user>[^/]+)/(?P<what>tweets|mentions)$")
 CONVERSATION = re.compile(r"conversation_id:(\d+)")
 
@@ -35,13 +36,14 @@ def handle(sandbox: Sandbox, request: Request) -> Reply:
         return _page(data, request, items, account.name, low=5, token_name="pagination_token")
     if request.path == "/2/tweets/search/recent":
         query = request.arg("query") or ""
-        found = CONVERSATION.search(query)
-        if not found:
+        if len(query) > QUERY_MAX:
+            return _error(400, "Invalid Request", f"query must be at most {QUERY_MAX} characters")
+        roots = CONVERSATION.findall(query)  # "conversation_id:A OR conversation_id:B ..."
+        if not roots:
             return _error(400, "Invalid Request", "this sandbox searches by conversation_id only")
-        root = found.group(1)
-        thread = data.threads.get(root, [])
-        newest_first = sorted(thread, key=lambda p: int(native(p)), reverse=True)
-        return _page(data, request, newest_first, data.account_of.get(root), low=10, token_name="next_token")
+        found = [p for root in roots for p in data.threads.get(root, [])]
+        newest_first = sorted(found, key=lambda p: int(native(p)), reverse=True)
+        return _page(data, request, newest_first, data.account_of.get(roots[0]), low=10, token_name="next_token")
     return _error(404, "Not Found Error", "no such endpoint in this sandbox")
 
 
