@@ -107,7 +107,7 @@ class ThreadedConnector(HttpConnector):
     lookback_days: ClassVar[float] = 30.0  # first run: how far back to list posts
     track_days: ClassVar[float] = 14.0  # how long a post's comments are still collected
     max_tracked: ClassVar[int] = 50  # keeps the cursor small
-    comment_batch_size: ClassVar[int] = 1  # posts whose comments one listing can cover (see list_comments_batch)
+    comment_batch_size: int = 1  # posts whose comments one listing can cover (see list_comments_batch)
 
     @abstractmethod
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:

@@ -70,7 +70,7 @@ class XConnector(ThreadedConnector):
     page_size: ClassVar[int] = 100
     comment_page_size: ClassVar[int] = 100
     track_days: ClassVar[float] = 7.0  # recent search reaches back seven days
-    comment_batch_size: ClassVar[int] = 12  # "conversation_id:<19 digits>" x 12 joined by " OR " < 512 chars
+    comment_batch_size: int = 12  # "conversation_id:<19 digits>" x 12 joined by " OR " < 512 chars
 
     def __init__(self, account: Any, context: Any):
         super().__init__(account, context)
