@@ -273,3 +273,19 @@ def test_minimum_requests_takes_one_run_per_account_and_ignores_other_platforms(
     other_account = [replace(p, account="someone-else") for p in mine]
     assert mastodon.minimum_requests(posts) == mastodon.minimum_requests(mine) > 0
     assert mastodon.minimum_requests(mine + other_account) == 2 * mastodon.minimum_requests(mine)
+
+
+def test_x_searches_as_many_conversations_at_once_as_the_account_allows(sandbox, posts, provider):
+    one_each = connector(demo_accounts(sandbox.url)["x"], provider, conversations_per_search=1)
+    batched = connector(demo_accounts(sandbox.url)["x"], provider)
+    assert by_id(run(one_each)) == by_id(run(batched)) == by_id(of(posts, "x"))
+    n_posts = sum(1 for p in of(posts, "x") if p.kind == "post")
+    assert one_each.requests_made - batched.requests_made == n_posts - 1
+
+
+def test_secrets_read_for_a_run_are_scrubbed_from_any_log_line(provider):
+    from functions.logs import REDACTED, scrub
+
+    provider.get("socialaudit/demo/x-lakeshorecme")
+    assert scrub(f"token={DEMO_TOKENS['x']}") == f"token={REDACTED}"
+    assert DEMO_TOKENS["x"] not in repr(provider)
