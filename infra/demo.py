@@ -12,7 +12,7 @@ import os
 import sys
 from collections import Counter
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ def run_demo(out_dir: Path, *, quiet: bool = False) -> dict[str, Any]:
     from infra.sandbox import demo_secrets, start_sandbox
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    _log_to(out_dir / "demo.log")
     with ExitStack() as stack:
         local = stack.enter_context(LocalStack())
         sandbox = stack.enter_context(start_sandbox(SAMPLES / "posts.jsonl"))
@@ -52,26 +53,34 @@ def run_demo(out_dir: Path, *, quiet: bool = False) -> dict[str, Any]:
         messages = local.sent_messages()
         if not messages:
             raise SystemExit("demo: no digest e-mail reached the local SES")
-        html_path, eml_path = _write_digest(messages[-1], out_dir)
+        html_path, eml_path = _write_digest(_organization_digest(messages), out_dir)
         summary = _summary(audit, digest, html_path, eml_path)
     if not quiet:
         _print_summary(summary)
     return summary
 
 
+def _log_to(path: Path) -> None:
+    """Send the structured logs to a file, so the terminal shows only the summary."""
+    import logging
+
+    from functions.logs import JsonFormatter
+
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("socialaudit")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
 def _collect(queue_url: str) -> dict[str, Any]:
     """The daily schedule: dispatch fans accounts out to the queue, the worker audits each."""
-    try:
-        from functions.handlers import dispatch, worker
-        from infra.fanout import drain_queue
-    except ImportError:  # no fan-out in this build: the scheduled collect handler audits every account
-        from functions.handlers import collect
+    from functions.handlers import dispatch, worker
+    from functions.runtime import get_runtime
+    from infra.fanout import drain_queue
 
-        return collect.handler(_scheduled_event("socialaudit-collect"))
     dispatched = dispatch.handler(_scheduled_event("socialaudit-dispatch"))
     drain_queue(queue_url, worker.handler)
-    from functions.runtime import get_runtime
-
     run = get_runtime().store.get_run(dispatched["run_id"])
     summary = run.to_dict()
     summary.pop("accounts")
@@ -87,7 +96,7 @@ def _send_digest() -> dict[str, Any]:
 
 def _scheduled_event(rule: str) -> dict[str, Any]:
     """The event EventBridge sends when a schedule fires."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "version": "0",
         "id": f"demo-{rule}-{now}",
@@ -121,6 +130,15 @@ class _environment:
                 os.environ[name] = value
 
 
+def _organization_digest(messages: list[EmailMessage]) -> EmailMessage:
+    """The digest sent to the organization-wide recipients (teams get their own, smaller ones)."""
+    wanted = {a.lower() for a in RECIPIENTS}
+    for message in messages:
+        if wanted & {a.addr_spec.lower() for a in message["To"].addresses}:
+            return message
+    return messages[0]
+
+
 def _write_digest(message: EmailMessage, out_dir: Path) -> tuple[Path, Path]:
     eml_path = out_dir / "digest.eml"
     eml_path.write_bytes(message.as_bytes())
@@ -135,8 +153,9 @@ def _write_digest(message: EmailMessage, out_dir: Path) -> tuple[Path, Path]:
 def _summary(audit: dict[str, Any], digest: dict[str, Any], html: Path, eml: Path) -> dict[str, Any]:
     from functions.runtime import get_runtime
 
-    runtime = get_runtime()
-    findings = list(runtime.store.iter_findings(datetime(2000, 1, 1).date(), datetime(2100, 1, 1).date()))
+    store = get_runtime().store
+    keys = [r["findings_key"] for r in audit.get("account_results", {}).values() if r.get("findings_key")]
+    findings = [f for key in keys for f in store.read_findings_object(key)]
     return {
         "run_id": audit.get("run_id"),
         "status": audit.get("status"),
@@ -164,6 +183,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"  digest e-mail:    {summary['digest_html']}")
     print(f"                    {summary['digest_eml']}")
     print(f"  open it:          xdg-open {summary['digest_html']}   (or any browser)")
+    print(f"  logs:             {Path(summary['digest_html']).parent / 'demo.log'}")
 
 
 def main(argv: list[str] | None = None) -> int:
