@@ -10,6 +10,10 @@ A mark ``{"t", "ids"}`` is the newest creation time seen and the ids created at 
 items sharing a timestamp are neither skipped nor repeated. A post's mark moves only after all of
 its comments were listed, and the post listing's mark only after the listing finished, so every
 cursor published on the way is safe to resume from.
+
+Platforms that can list several posts' comments in one call say so: ``comment_batch_size`` with
+``list_comments_batch`` (X ORs conversation ids in one search) or ``prefetch_comments`` for the
+tracked posts (Graph API ``?ids=``). A batch's marks move together, once the batch is listed.
 """
 
 from __future__ import annotations
