@@ -28,7 +28,7 @@ from functions.audit import Window, audit_one, finish_run, start_run
 from functions.config import AccountConfig, ConfigError
 from functions.logs import event, get_logger
 from functions.model import AccountResult, RecordError, RunRecord, format_time, parse_time, utc_now
-from functions.store import AlreadyExists, FindingsStore, check_run_id, new_run_id
+from functions.store import FindingsStore, check_run_id, new_run_id
 
 log = get_logger("fanout")
 MESSAGE_VERSION = 1
@@ -108,25 +108,17 @@ def scheduled_run_id(scheduled_event: dict[str, Any]) -> str:
     return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{hashlib.sha256(event_id.encode()).hexdigest()[:8]}"
 
 
-def _dispatch_key(run_id: str) -> str:
-    return f"runs/{check_run_id(run_id)}/dispatch.json"
-
-
 def claim_dispatch(store: FindingsStore, run_id: str, *, source: str, now: datetime | None = None) -> bool:
     """Claim the right to dispatch ``run_id``; False if an earlier delivery already did."""
-    body = json.dumps({"run_id": run_id, "source": source, "claimed_at": format_time(now or datetime.now(UTC))})
-    try:
-        # A conditional PUT: S3 lets exactly one of two concurrent deliveries create the record.
-        store._put(_dispatch_key(run_id), body, content_type="application/json", if_none_match=True)
-    except AlreadyExists:
-        return False
-    return True
+    body = {"run_id": run_id, "source": source, "claimed_at": format_time(now or datetime.now(UTC))}
+    # A conditional PUT: S3 lets exactly one of two concurrent deliveries create the record.
+    return store.claim_dispatch(run_id, body)
 
 
 def mark_dispatched(store: FindingsStore, run_id: str, *, source: str) -> None:
     """Record that every message of the run is on the queue (a later delivery of the firing has nothing to do)."""
-    body = json.dumps({"run_id": run_id, "source": source, "enqueued_at": utc_now()})
-    store._put(_dispatch_key(run_id), body, content_type="application/json")
+    body = {"run_id": run_id, "source": source, "enqueued_at": utc_now()}
+    store.put_dispatch(run_id, body)
 
 
 def resume_stalled_dispatch(
@@ -144,7 +136,7 @@ def resume_stalled_dispatch(
     (Lambda retries a failed asynchronous invocation after a minute or more). Only accounts still
     pending are enqueued again; a message that did get out is recognised by the worker.
     """
-    state = store._get_json(_dispatch_key(run_id)) or {}
+    state = store.get_dispatch(run_id)
     if state.get("enqueued_at") or not state.get("claimed_at"):
         return None
     age = ((now or datetime.now(UTC)) - parse_time(state["claimed_at"], field="claimed_at")).total_seconds()

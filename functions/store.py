@@ -6,6 +6,7 @@ Layout (the one place that knows it):
     state/cursors/<key>.json                                   collection cursor + in-flight marker
     runs/<run_id>/run.json                                     run header (trigger, window, accounts)
     runs/<run_id>/accounts/<key>.json                          one account's result in that run
+    runs/<run_id>/dispatch.json                                who dispatched a scheduled run (idempotency)
     digests/<period_end>/{digest.html,digest.txt,digest.eml,report.html,summary.json,sent.json}
     digests/<period_end>/audience=<slug>/{digest.html,digest.txt,digest.eml,report.html,sent.json}
                                                                one per team/recipient audience; sent.json
@@ -211,6 +212,28 @@ class FindingsStore:
             json.dumps(result.to_dict()),
             content_type="application/json",
         )
+
+    @staticmethod
+    def dispatch_key(run_id: str) -> str:
+        return f"runs/{check_run_id(run_id)}/dispatch.json"
+
+    def claim_dispatch(self, run_id: str, record: dict[str, Any]) -> bool:
+        """Claim the right to dispatch ``run_id`` (conditional write); False if a delivery already did."""
+        try:
+            self._put(
+                self.dispatch_key(run_id), json.dumps(record), content_type="application/json", if_none_match=True
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    def put_dispatch(self, run_id: str, record: dict[str, Any]) -> None:
+        """Update the dispatch record of a run this process claimed."""
+        self._put(self.dispatch_key(run_id), json.dumps(record), content_type="application/json")
+
+    def get_dispatch(self, run_id: str) -> dict[str, Any]:
+        """The dispatch record of a run (empty when never claimed)."""
+        return dict(self._get_json(self.dispatch_key(run_id)) or {})
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run header merged with every account result written so far."""
