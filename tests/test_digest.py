@@ -131,6 +131,13 @@ def test_a_week_without_any_run_shows_every_account_as_not_collected(store):
     rendered = render_digest(digest)
     assert rendered.subject.startswith("[socialaudit] No findings across 7 accounts")
     assert "7 accounts not collected" in rendered.subject
+    assert not digest.has_history  # nothing to compare with: no trend arrows, no "▲ 0"
+    assert "first week audited" in rendered.html and "(first week audited)" in rendered.text
+    assert "▲" not in rendered.html and "▼" not in rendered.html
+
+
+def test_history_is_known_when_the_previous_week_had_runs(digest):
+    assert digest.has_history
 
 
 def test_a_run_that_died_marks_its_pending_accounts_failed(seeded):

@@ -55,7 +55,7 @@ def flood(count: int, *, text_chars: int = 2000) -> tuple[AccountsFile, PeriodDa
     data = PeriodData(
         period_start=date(2026, 11, 16), period_end=date(2026, 11, 23), days=7, repeat_window_days=30,
         generated_at=datetime(2026, 11, 23, 7, tzinfo=UTC), current=findings, previous=[], window=findings,
-        earlier_open=findings[: count // 2], reported_before=frozenset(), previous_digest=None,
+        earlier_open=findings[: count // 2], reported_before=frozenset(), previous_digest=None, has_history=True,
         runs=[PeriodRun("20261121T060000Z-00000001", datetime(2026, 11, 21, 6, tzinfo=UTC),
                         {c.key: AccountOutcome("failed", "RateLimited", "quota " * 100) for c in configs})],
     )  # fmt: skip

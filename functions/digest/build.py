@@ -98,6 +98,7 @@ class PeriodData:
     earlier_open: list[Finding]  # detected before the period, inside the window, not acknowledged
     reported_before: frozenset[str]  # finding ids the previous digest already showed
     previous_digest: date | None
+    has_history: bool  # something was audited in the previous period, so trends mean something
     runs: list[PeriodRun] = field(default_factory=list)  # the period's audit runs, oldest first
 
 
@@ -123,6 +124,7 @@ class Digest:
     failed_accounts: list[FailedAccount]
     accounts_audited: int
     previous_digest: date | None = None
+    has_history: bool = True
 
     @property
     def total(self) -> Trend:
@@ -184,6 +186,8 @@ def load_period(
     acknowledged = store.acknowledged_ids()
     summary = store.previous_digest_summary(before=period_end)
     generated_at = (now or datetime.now(UTC)).astimezone(UTC)
+    run_ids = store.list_runs(since=_day_start(previous_start))
+    start_id, end_id = start.strftime("%Y%m%d"), period_end.strftime("%Y%m%d")
     return PeriodData(
         period_start=start,
         period_end=period_end,
@@ -196,16 +200,14 @@ def load_period(
         earlier_open=[f for f in window if f.finding_id in earlier_ids and f.finding_id not in acknowledged],
         reported_before=frozenset(summary.get("finding_ids", ())) if summary else frozenset(),
         previous_digest=date.fromisoformat(summary["period_end"]) if summary else None,
-        runs=_load_runs(store, start, period_end, now=generated_at),
+        has_history=bool(previous) or any(r[:8] < start_id for r in run_ids),
+        runs=_load_runs(store, [r for r in run_ids if start_id <= r[:8] < end_id], now=generated_at),
     )
 
 
-def _load_runs(store: FindingsStore, start: date, end: date, *, now: datetime) -> list[PeriodRun]:
+def _load_runs(store: FindingsStore, run_ids: list[str], *, now: datetime) -> list[PeriodRun]:
     runs = []
-    end_id = end.strftime("%Y%m%d")
-    for run_id in store.list_runs(since=_day_start(start)):
-        if run_id[:8] >= end_id:
-            continue
+    for run_id in run_ids:
         record = store.get_run(run_id)
         if record is None:
             continue
@@ -300,6 +302,7 @@ def assemble_digest(
         failed_accounts=failed_accounts(data, [c for c in accounts.accounts if c.key in in_scope_keys]),
         accounts_audited=len(in_scope_keys),
         previous_digest=data.previous_digest,
+        has_history=data.has_history,
     )
 
 

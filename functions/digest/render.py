@@ -190,7 +190,8 @@ def preheader_for(digest: Digest) -> str:
     """The inbox preview line: what needs action, in a sentence."""
     urgent = len(digest.action_now)
     parts = [f"{urgent} need{'s' if urgent == 1 else ''} action now" if urgent else "Nothing critical or high"]
-    parts.append(f"{len(digest.findings)} findings in total, {digest.total.label} versus the week before")
+    trend = f"{digest.total.label} versus the week before" if digest.has_history else "the first week audited"
+    parts.append(f"{len(digest.findings)} findings in total, {trend}")
     failing = sum(1 for a in digest.failed_accounts if not a.recovered)
     if failing:
         parts.append(f"{failing} account{'s' if failing != 1 else ''} not collected")
