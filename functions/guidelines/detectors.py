@@ -57,7 +57,8 @@ MACROS: dict[str, str] = {
     r"|Ask|Look|Well|Oh|Wow|Lol|Imagine|I|A|An|Not|Never|All|Some|Many|Most|Because|Everyone's|There|Here"
     r"|Apparently|Word|Rumor|Funny|Interesting|Remember|Note|Sources|Source|Insiders)\b)"
     r"[A-Z][\w'\-]*[a-zA-Z](?:\s+(?:of\s+|at\s+)?[A-Z][\w'\-]+)*"
-    r"|\b(?i:the|their|our|your|this|that)\s+(?i:ceo|cfo|coo|cmo|director|program\s+director|dean|chair|chief\w*"
+    r"|\b(?i:the|their|our|your|this|that|its|his|her)\s+"
+    r"(?:(?i:medical|program|clinical|executive|course|managing|nursing|residency|research)\s+)?(?i:head of \w+|ceo|cfo|coo|cmo|director|program\s+director|dean|chair|chief\w*"
     r"|president|owner|founder|speaker|presenter|author|editor|company|hospital|department|organization|society"
     r"|board|committee|faculty|manager|provider|vendor|sponsor|lab|clinic|firm|keynote|moderator|panelist|host)\b)",
 }
@@ -384,7 +385,8 @@ def _confidence(params: dict[str, Any]) -> float:
     return float(value)
 
 
-_SUFFIXES = ("", "s", "es", "ing", "in", "ed", "er", "ers", "y", "ty", "head", "heads", "hole", "holes", "face")
+_SUFFIXES = ("", "s", "es", "ing", "in", "ed", "er", "ers", "y", "ty", "head", "heads", "hole", "holes", "face",
+             "show", "shows", "storm", "bag", "bags", "load", "ter", "tard", "wit")
 _MASK = "*#%!?"
 _MASKED_TOKEN = re.compile(r"(?<![\w*#%!?])[a-z][a-z*#%!?]*[*#%!?][a-z*#%!?]*(?![\w*#%!?])")
 _SPACED = re.compile(r"(?<![\w])(?:[a-z][ .\-_*/]{1,2}){2,}[a-z](?![\w])")
