@@ -58,7 +58,8 @@ MACROS: dict[str, str] = {
     r"|Apparently|Word|Rumor|Funny|Interesting|Remember|Note|Sources|Source|Insiders)\b)"
     r"[A-Z][\w'\-]*[a-zA-Z](?:\s+(?:of\s+|at\s+)?[A-Z][\w'\-]+)*"
     r"|\b(?i:the|their|our|your|this|that|its|his|her)\s+"
-    r"(?:(?i:medical|program|clinical|executive|course|managing|nursing|residency|research)\s+)?(?i:head of \w+|ceo|cfo|coo|cmo|director|program\s+director|dean|chair|chief\w*"
+    r"(?:(?i:medical|program|clinical|executive|course|managing|nursing|residency|research)\s+)?"
+    r"(?i:head of \w+|ceo|cfo|coo|cmo|director|program\s+director|dean|chair|chief\w*"
     r"|president|owner|founder|speaker|presenter|author|editor|company|hospital|department|organization|society"
     r"|board|committee|faculty|manager|provider|vendor|sponsor|lab|clinic|firm|keynote|moderator|panelist|host)\b)",
 }
