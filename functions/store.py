@@ -82,10 +82,20 @@ class FindingsStore:
         self.writes = 0  # S3 PUTs made through this store (benchmarks check it is O(accounts))
 
     # --- low level -------------------------------------------------------------------------
-    def _put(self, key: str, body: bytes | str, *, content_type: str, if_none_match: bool = False) -> None:
+    def _put(
+        self,
+        key: str,
+        body: bytes | str,
+        *,
+        content_type: str,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> None:
         if isinstance(body, str):
             body = body.encode("utf-8")
         extra: dict[str, Any] = {"IfNoneMatch": "*"} if if_none_match else {}
+        if if_match is not None:  # replace only the version we read; a concurrent writer makes this fail
+            extra["IfMatch"] = if_match
         try:
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
         except Exception as exc:
@@ -276,6 +286,28 @@ class FindingsStore:
     def release_digest(self, period_end: date) -> None:
         """Give a claim back (sending failed), so a retry can send."""
         self.s3.delete_object(Bucket=self.bucket, Key=self.digest_prefix(period_end) + "sent.json")
+
+    def take_over_digest_claim(self, period_end: date, run_id: str, *, older_than: timedelta) -> bool:
+        """Take a claim whose holder died before finishing (claimed longer ago than ``older_than``).
+
+        The overwrite is conditional on the stale claim's ETag, so of two runs taking over only one wins.
+        """
+        key = self.digest_prefix(period_end) + "sent.json"
+        try:
+            current = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return self.claim_digest(period_end, run_id)  # released meanwhile
+            raise
+        claimed_at = json.loads(current["Body"].read()).get("claimed_at") or "1970-01-01T00:00:00Z"
+        if datetime.now(UTC) - datetime.fromisoformat(claimed_at.replace("Z", "+00:00")) < older_than:
+            return False
+        body = json.dumps({"run_id": run_id, "claimed_at": utc_now(), "took_over": True})
+        try:
+            self._put(key, body, content_type="application/json", if_match=current["ETag"])
+        except AlreadyExists:  # another run took it over first
+            return False
+        return True
 
     def put_digest_file(self, period_end: date, name: str, body: bytes | str, content_type: str) -> str:
         key = self.digest_prefix(period_end) + name

@@ -194,3 +194,43 @@ def test_send_digest_sends_one_raw_message_with_unsubscribe_headers(seeded, ses)
     assert mime["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     for kind, body in (("html", rendered.html), ("plain", rendered.text)):  # the wire uses CRLF line ends
         assert mime.get_body((kind,)).get_content().replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")
+
+
+def _claim(s3, claimed_at: str) -> None:
+    """A claim as a run that started sending at ``claimed_at`` left it."""
+    body = f'{{"run_id": "{RUN_1}", "claimed_at": "{claimed_at}"}}'
+    s3.put_object(Bucket=BUCKET, Key="digests/2026-11-23/sent.json", Body=body.encode())
+
+
+def test_a_claim_left_by_a_run_that_died_is_taken_over_once_stale(seeded, ses, s3):
+    _claim(s3, "2026-11-23T07:00:00Z")  # long ago: that Lambda was killed mid-send
+    result = weekly(seeded, ses, run_id=RUN_2)
+    assert result.status == "sent" and len(sent_messages()) == 4
+    claim = s3.get_object(Bucket=BUCKET, Key="digests/2026-11-23/sent.json")["Body"].read()
+    assert RUN_2.encode() in claim
+    assert weekly(seeded, ses, run_id="20261123T090000Z-00000003").status == "already-sent"
+
+
+def test_a_fresh_claim_of_a_live_run_is_left_alone(seeded, ses, s3):
+    from functions.model import utc_now
+
+    _claim(s3, utc_now())
+    result = weekly(seeded, ses, run_id=RUN_2)
+    assert result.status == "in-progress" and sent_messages() == []
+
+
+def test_a_takeover_loses_to_a_run_that_wrote_the_claim_first(seeded, s3):
+    from datetime import timedelta
+
+    _claim(s3, "2026-11-23T07:00:00Z")
+    racing = {"done": False}
+
+    def competitor_writes_first(params, **_):
+        # Between our read of the stale claim and our conditional write, another run takes it.
+        if params.get("Key") == "digests/2026-11-23/sent.json" and "IfMatch" in params and not racing["done"]:
+            racing["done"] = True
+            _claim(s3, "2026-11-23T09:00:00Z")
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", competitor_writes_first)
+    assert seeded.take_over_digest_claim(seed.PERIOD_END, RUN_2, older_than=timedelta(minutes=20)) is False
+    assert racing["done"]

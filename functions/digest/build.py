@@ -349,7 +349,8 @@ def failed_accounts(data: PeriodData, configs: Sequence[AccountConfig]) -> list[
     out = []
     for config in configs:
         seen = [(run.started, run.accounts[config.key]) for run in data.runs if config.key in run.accounts]
-        failed = [(started, outcome) for started, outcome in seen if outcome.status == "failed"]
+        # A partial collection (rate limit, budget, skipped broken pages) may miss findings too: show it.
+        failed = [(started, outcome) for started, outcome in seen if outcome.status in ("failed", "partial")]
         if not seen:
             why = "no audit run collected this account during the period"
             out.append(

@@ -7,7 +7,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from functions.config import AccountConfig, AccountsFile, ConfigError, Settings
@@ -19,6 +19,7 @@ from functions.store import FindingsStore
 log = logging.getLogger(__name__)
 
 ALL = "all"  # the audience that receives every account's findings
+STALE_CLAIM = timedelta(minutes=20)  # longer than a Lambda can run: the claim's holder is dead
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class DigestResult:
 
     period_end: date
     run_id: str
-    status: str  # sent | already-sent | no-recipients
+    status: str  # sent | already-sent | in-progress | no-recipients
     findings: int = 0
     failed_accounts: int = 0
     audiences: list[AudienceResult] = field(default_factory=list)
@@ -147,13 +148,28 @@ def run_weekly_digest(
         log.warning("digest: no recipients configured; nothing sent", extra={"fields": {"period_end": str(period_end)}})
         return DigestResult(period_end, run_id, "no-recipients")
     if not store.claim_digest(period_end, run_id):
-        log.info("digest: period already claimed; nothing sent", extra={"fields": {"period_end": str(period_end)}})
-        return DigestResult(period_end, run_id, "already-sent")
+        status = _claim_status(store, period_end, run_id)
+        if status != "taken-over":
+            log.info(
+                "digest: period claimed; nothing sent",
+                extra={"fields": {"period_end": str(period_end), "status": status}},
+            )
+            return DigestResult(period_end, run_id, status)
     try:
         return _send_all(store, sesv2_client, accounts, settings, audiences, period_end, run_id, now)
     except BaseException:
         store.release_digest(period_end)  # so the next firing (or a retry) can send what did not go out
         raise
+
+
+def _claim_status(store: FindingsStore, period_end: date, run_id: str) -> str:
+    """Why the claim failed: ``already-sent``, ``in-progress`` (a live run has it), ``taken-over`` (a dead one had)."""
+    if store.get_digest_file(period_end, "summary.json") is not None:
+        return "already-sent"
+    if store.take_over_digest_claim(period_end, run_id, older_than=STALE_CLAIM):
+        log.warning("digest: took over a stale claim", extra={"fields": {"period_end": str(period_end)}})
+        return "taken-over"
+    return "in-progress"
 
 
 def _send_all(
