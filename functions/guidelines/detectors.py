@@ -389,6 +389,8 @@ def _confidence(params: dict[str, Any]) -> float:
 _SUFFIXES = ("", "s", "es", "ing", "in", "ed", "er", "ers", "y", "ty", "head", "heads", "hole", "holes", "face",
              "show", "shows", "storm", "bag", "bags", "load", "ter", "tard", "wit")
 _MASK = "*#%!?"
+# A mask inside a word (sh!t, f*ck) or a star/hash after letters (f***); "great!" is punctuation.
+_HAS_MASK = re.compile(r"[a-z][*#%!?]+[a-z]|[a-z][*#%]")
 _MASKED_TOKEN = re.compile(r"(?<![\w*#%!?])[a-z][a-z*#%!?]*[*#%!?][a-z*#%!?]*(?![\w*#%!?])")
 _SPACED = re.compile(r"(?<![\w])(?:[a-z][ .\-_*/]{1,2}){2,}[a-z](?![\w])")
 
@@ -439,7 +441,7 @@ class ObfuscatedTerms(Detector):
             for found in self.regex.finditer(text):
                 if not self._vetoed(doc, *found.span()):
                     return found.start(), found.end(), self.confidence
-        if any(ch in text for ch in _MASK):
+        if _HAS_MASK.search(text):
             for token in _MASKED_TOKEN.finditer(text):
                 if self._masked_word_matches(token.group().rstrip("!?")) and not self._vetoed(doc, *token.span()):
                     return token.start(), token.end(), self.confidence * 0.95
