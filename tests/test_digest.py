@@ -203,6 +203,7 @@ def test_full_report_is_uncapped_and_has_no_email_only_parts(digest):
     report = render_digest(digest, report_url=seed.REPORT_URL).report_html
     assert "Full report" in report and "Open the full report" not in report and "unsubscribe button" not in report
     assert report.count("<mark") == 16
+    assert """http-equiv="Content-Security-Policy" content="default-src 'none';""" in report
 
 
 @pytest.mark.parametrize(
