@@ -141,6 +141,11 @@ class Digest:
         return [f for f in self.findings if SEVERITY_RANK[f.severity] > SEVERITY_RANK["high"]]
 
     @property
+    def still_failing(self) -> list[FailedAccount]:
+        """Failed accounts whose latest run of the period did not succeed either."""
+        return [a for a in self.failed_accounts if not a.recovered]
+
+    @property
     def accounts_with_findings(self) -> int:
         return len(self.by_account)
 

@@ -169,18 +169,14 @@ def subject_for(digest: Digest) -> str:
     """The subject line with the counts; one line, no control characters, bounded length."""
     counts = {name: trend.current for name, trend in digest.by_severity.items()}
     urgent = [f"{counts[s]} {s}" for s in ("critical", "high") if counts.get(s)]
-    total = len(digest.findings)
-    accounts = digest.accounts_with_findings
-    if total:
-        noun = "finding" if total == 1 else "findings"
-        body = f"{total} {noun} across {accounts} account{'s' if accounts != 1 else ''}"
+    if digest.findings:
+        body = f"{_count(len(digest.findings), 'finding')} across {_count(digest.accounts_with_findings, 'account')}"
     else:
-        body = f"no findings across {digest.accounts_audited} accounts"
+        body = f"no findings across {_count(digest.accounts_audited, 'account')}"
     head = ", ".join(urgent) + " — " + body if urgent else body[0].upper() + body[1:]
     parts = [f"[socialaudit] {head}, week of {_day(digest.period_start, year=True)}"]
-    failing = sum(1 for a in digest.failed_accounts if not a.recovered)
-    if failing:
-        parts.append(f"{failing} account{'s' if failing != 1 else ''} not collected")
+    if digest.still_failing:
+        parts.append(f"{_count(len(digest.still_failing), 'account')} not collected")
     if digest.scope:
         parts.append(digest.scope)
     return _trim(clean(" · ".join(parts)), 200)
@@ -192,10 +188,13 @@ def preheader_for(digest: Digest) -> str:
     parts = [f"{urgent} need{'s' if urgent == 1 else ''} action now" if urgent else "Nothing critical or high"]
     trend = f"{digest.total.label} versus the week before" if digest.has_history else "the first week audited"
     parts.append(f"{len(digest.findings)} findings in total, {trend}")
-    failing = sum(1 for a in digest.failed_accounts if not a.recovered)
-    if failing:
-        parts.append(f"{failing} account{'s' if failing != 1 else ''} not collected")
+    if digest.still_failing:
+        parts.append(f"{_count(len(digest.still_failing), 'account')} not collected")
     return "; ".join(parts) + "."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _environment() -> Environment:
@@ -251,7 +250,7 @@ def _context(digest: Digest, caps: Caps, *, report_url: str | None, full: bool) 
         "categories": sorted(digest.by_category.items(), key=lambda kv: (-kv[1].current, -kv[1].previous, kv[0])),
         "generated": when(digest.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
         "previous_digest": _last_day(digest.previous_digest),
-        "failing": [a for a in digest.failed_accounts if not a.recovered],
+        "failing": digest.still_failing,
         "preheader": preheader_for(digest),
     }
 
