@@ -121,6 +121,12 @@ def audit_account(
     if connector.stopped_early:
         result.status = "partial"
         result.error = connector.stopped_early
+        result.error_kind = connector.stop_error.kind if connector.stop_error else "stopped-early"
+    elif getattr(connector, "skipped", 0):
+        # Broken pages are skipped (and listed again next run): record it, or the digest would call this clean.
+        result.status = "partial"
+        result.error_kind = "malformed"
+        result.error = f"{connector.skipped} malformed page(s) or item(s) skipped; skipped pages are listed again next run"
     return result
 
 
