@@ -79,6 +79,43 @@ def _counted(posts: Iterator[Post], counts: dict[str, int]) -> Iterator[Post]:
         yield post
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    """List stored findings of a period, or acknowledge findings so digests stop listing them as open."""
+    from datetime import date, timedelta
+
+    from functions.config import ConfigError, Settings
+    from functions.runtime import Runtime
+
+    try:
+        store = Runtime(Settings.from_env()).store
+    except ConfigError as exc:
+        print(f"socialaudit findings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.findings_action == "ack":
+        for finding_id in args.finding_ids:
+            try:
+                store.acknowledge_finding(finding_id, by=args.by, note=args.note)
+            except ValueError as exc:
+                print(f"socialaudit findings ack: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        print(f"acknowledged {len(args.finding_ids)} finding(s)", file=sys.stderr)
+        return EXIT_OK
+    try:
+        until = date.fromisoformat(args.until) if args.until else date.today() + timedelta(days=1)
+        since = date.fromisoformat(args.since) if args.since else until - timedelta(days=7)
+    except ValueError as exc:
+        print(f"socialaudit findings list: {exc} (dates are YYYY-MM-DD)", file=sys.stderr)
+        return EXIT_USAGE
+    acknowledged = store.acknowledged_ids() if args.open else set()
+    for finding in store.iter_findings(since, until, accounts=args.accounts or None):
+        if args.category and finding.category not in args.category:
+            continue
+        if finding.finding_id in acknowledged:
+            continue
+        sys.stdout.write(dumps_line(finding))
+    return EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from functions.guidelines import commands
 
@@ -110,6 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--run-id", help="run id to stamp on findings (default: a new one)")
     audit.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
     audit.set_defaults(func=cmd_audit)
+
+    findings = sub.add_parser("findings", help="list or acknowledge stored findings (SOCIALAUDIT_* settings)")
+    actions = findings.add_subparsers(dest="findings_action", required=True)
+    listing = actions.add_parser("list", help="findings detected in a period, as JSON Lines")
+    listing.add_argument("--since", help="first day, YYYY-MM-DD (default: 7 days before --until)")
+    listing.add_argument("--until", help="day after the last, YYYY-MM-DD (default: tomorrow)")
+    listing.add_argument("--account", action="append", dest="accounts", metavar="KEY", help="account key (repeatable)")
+    listing.add_argument("--category", action="append", metavar="ID", help="category id (repeatable)")
+    listing.add_argument("--open", action="store_true", help="only findings nobody has acknowledged")
+    ack = actions.add_parser("ack", help="mark findings as handled; digests stop listing them as still open")
+    ack.add_argument("finding_ids", nargs="+", metavar="FINDING_ID")
+    ack.add_argument("--by", required=True, help="who handled them (name or e-mail)")
+    ack.add_argument("--note", help="what was done, e.g. 'hidden on Facebook'")
+    findings.set_defaults(func=cmd_findings)
 
     evaluate = sub.add_parser("evaluate", help="score the engine on a labelled corpus")
     policy = sub.add_parser("policy", help="test or show the guideline policy")
