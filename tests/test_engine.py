@@ -224,3 +224,23 @@ def test_any_text_gives_valid_spans(text: str) -> None:
     for found in ENGINE.evaluate(post(text)):
         assert 0 <= found.start < found.end <= len(text)
         assert found.evidence == text[found.start:found.end]
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("a$$hole moderators", "harassment"),
+    ("what the fuq is this", "profanity"),
+    ("go kill yourself", "harassment"),
+    ("Buy $NURSETOKEN before launch, 100x gains!", "spam"),
+])
+def test_more_disguises_are_found(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Patients who drink bleach need poison control right away.",
+    "$PFE reported earnings today.",
+    "The copay is $40 per visit.",
+    "Every clinic should stock epinephrine auto-injectors.",
+])
+def test_look_alikes_in_ordinary_posts_are_not_flagged(text: str) -> None:
+    assert categories(text) == set()
