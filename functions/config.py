@@ -165,6 +165,7 @@ class Settings:
     run_budget_seconds: float = 600.0
     digest_days: int = 7
     repeat_window_days: int = 30
+    repeat_min_posts: int = 3  # findings on this many posts in the window make a repeat offender
     public_url: str | None = None
 
     @classmethod
@@ -201,6 +202,7 @@ class Settings:
                 run_budget_seconds=float(get("RUN_BUDGET_SECONDS", "600") or 600),
                 digest_days=int(get("DIGEST_DAYS", "7") or 7),
                 repeat_window_days=int(get("REPEAT_WINDOW_DAYS", "30") or 30),
+                repeat_min_posts=int(get("REPEAT_MIN_POSTS", "3") or 3),
                 public_url=get("PUBLIC_URL"),
             )
         except ValueError as exc:

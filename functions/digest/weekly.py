@@ -185,7 +185,7 @@ def _send_all(
     data = load_period(
         store, period_end=period_end, days=settings.digest_days, repeat_window_days=settings.repeat_window_days, now=now
     )
-    full = assemble_digest(data, accounts)
+    full = assemble_digest(data, accounts, repeat_min_posts=settings.repeat_min_posts)
     rendered, keys, report_url = _archive(store, full, period_end, prefix="")
     result = DigestResult(
         period_end,
@@ -235,7 +235,9 @@ def _send_audience(
         digest, rendered, keys, report_url = full
         prefix = ""
     else:
-        digest = assemble_digest(data, accounts, only=audience.accounts, scope=audience.label)
+        digest = assemble_digest(
+            data, accounts, only=audience.accounts, scope=audience.label, repeat_min_posts=settings.repeat_min_posts
+        )
         prefix = f"audience={audience.slug}/"
         rendered, keys, report_url = _archive(store, digest, period_end, prefix=prefix)
     recipients = list(audience.recipients)
