@@ -108,12 +108,16 @@ def audit_account(
     already = _already_stored(store, account, state.in_flight, window, today)
     fresh = [f for f in findings if f.finding_id not in already]
     key = store.findings_key(account.key, run_id, today)
+    # A redelivered message: an attempt of this same run that died may have stored its object already.
+    # Those findings are this run's; new ones found since must join them, not be dropped by the conditional PUT.
+    own = store.read_findings_object(key) if window or key in state.in_flight else []
     if fresh:
         if not window:
             store.mark_in_flight(account.key, state, key, run_id)
-        store.put_findings(account.key, run_id, fresh, day=today)
+        store.put_findings(account.key, run_id, [*own, *fresh], day=today, extend=bool(own))
+    if own or fresh:
         result.findings_key = key
-    result.findings = len(fresh)
+    result.findings = len(own) + len(fresh)
     if failure is not None:
         raise failure
     if not window:
@@ -122,11 +126,11 @@ def audit_account(
         result.status = "partial"
         result.error = connector.stopped_early
         result.error_kind = connector.stop_error.kind if connector.stop_error else "stopped-early"
-    elif getattr(connector, "skipped", 0):
+    elif skipped := getattr(connector, "skipped", 0):
         # Broken pages are skipped (and listed again next run): record it, or the digest would call this clean.
         result.status = "partial"
         result.error_kind = "malformed"
-        result.error = f"{connector.skipped} malformed page(s) or item(s) skipped; skipped pages are listed again next run"
+        result.error = f"{skipped} malformed page(s) or item(s) skipped; skipped pages are listed again next run"
     return result
 
 

@@ -129,15 +129,22 @@ class FindingsStore:
     def findings_key(account_key: str, run_id: str, day: date) -> str:
         return f"findings/dt={day.isoformat()}/account={_check_key(account_key)}/run={check_run_id(run_id)}.jsonl"
 
-    def put_findings(self, account_key: str, run_id: str, findings: Iterable[Finding], *, day: date) -> str | None:
+    def put_findings(
+        self, account_key: str, run_id: str, findings: Iterable[Finding], *, day: date, extend: bool = False
+    ) -> str | None:
         """Write one account run's findings as one JSON Lines object; None when there are none.
 
         The write is conditional, so a redelivered message can never overwrite or double it.
+        ``extend=True`` replaces the run's object with ``findings`` (the caller passes what it held
+        plus what a redelivered attempt found since), so items that arrived meanwhile are kept.
         """
         body = "".join(dumps_line(f) for f in findings)
         if not body:
             return None
         key = self.findings_key(account_key, run_id, day)
+        if extend:
+            self._put(key, body, content_type="application/x-ndjson")
+            return key
         # A redelivered message finds its own object already there: same run, same findings.
         with contextlib.suppress(AlreadyExists):
             self._put(key, body, content_type="application/x-ndjson", if_none_match=True)
