@@ -399,15 +399,19 @@ _SPACED = re.compile(r"(?<![\w])(?:[a-z][ .\-_*/]{1,2}){2,}[a-z](?![\w])")
 class ObfuscatedTerms(Detector):
     """A word list that survives leetspeak, masking (f*ck), spacing (s h i t), elongation and look-alikes.
 
-    params: ``terms`` (words; ``*`` = any ending), ``unless`` [{terms, patterns, window}], ``confidence``.
+    params: ``terms`` (words; ``*`` = any ending), ``unless`` [{terms, patterns, window}], ``confidence``,
+    ``masked_min_letters`` (visible letters a masked word needs, default 2; 1 lets "f***" count).
     """
 
     def __init__(self, params: dict[str, Any], *, extra_terms: list[str] | None = None):
         super().__init__(params)
-        unknown = set(params) - {"terms", "unless", "confidence"}
+        unknown = set(params) - {"terms", "unless", "confidence", "masked_min_letters"}
         if unknown:
             raise DetectorConfigError(sorted(unknown)[0], "unknown parameter (obfuscated_terms takes terms, unless, "
-                                      "confidence)")
+                                      "confidence, masked_min_letters)")
+        self.masked_min_letters = params.get("masked_min_letters", 2)
+        if self.masked_min_letters not in (1, 2, 3):
+            raise DetectorConfigError("masked_min_letters", "must be 1, 2 or 3")
         terms = _string_list(params, "terms", "terms") + list(extra_terms or [])
         if not terms:
             raise DetectorConfigError("terms", "needs at least one term")
@@ -454,7 +458,10 @@ class ObfuscatedTerms(Detector):
 
     def _masked_word_matches(self, token: str) -> bool:
         letters = sum(ch.isalpha() for ch in token)
-        if letters < 2 or len(token) < 3:
+        masks = len(token) - letters
+        # "f***" (one letter, several masks) reads as a word only where the policy allows it (profanity);
+        # "a*" or "f*" alone never does.
+        if len(token) < 3 or letters < self.masked_min_letters or (letters < 2 and masks < 2):
             return False
         if not any(ch in _MASK for ch in token):
             return bool(self.regex.fullmatch(token))
