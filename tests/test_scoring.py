@@ -53,9 +53,10 @@ def test_hand_written_extra_sets_meet_the_targets(name: str) -> None:
     _assert_targets(report)
 
 
-def test_benign_stress_set_has_few_false_alarms() -> None:
-    report = _report(FIXTURES / "engine_benign.jsonl", FIXTURES / "engine_benign_labels.jsonl")
-    assert report.hard_negatives == report.items == 60
+@pytest.mark.parametrize("name", ["engine_benign", "engine_benign2"])
+def test_benign_stress_sets_have_few_false_alarms(name: str) -> None:
+    report = _report(FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}_labels.jsonl")
+    assert report.hard_negatives == report.items >= 55
     assert report.hard_negative_fp_rate <= 0.03, format_report(report)
 
 
