@@ -244,3 +244,11 @@ def test_more_disguises_are_found(text: str, category: str) -> None:
 ])
 def test_look_alikes_in_ordinary_posts_are_not_flagged(text: str) -> None:
     assert categories(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Bloody diarrhea in a returning traveler: think Shigella.",
+    "Bloody nipple discharge needs imaging.",
+])
+def test_clinical_uses_of_swear_like_words_are_not_flagged(text: str) -> None:
+    assert categories(text) == set()
