@@ -47,7 +47,8 @@ MACROS: dict[str, str] = {
     r"|biz|info|link|xyz|site|online|example|cc|to|app)(?:/\S*)?",
     "street": r"\b\d{1,5}\s+(?:[a-z][a-z.'\-]*\s+){1,3}(?:street|st|avenue|ave|road|rd|court|ct|lane|ln|drive|dr"
     r"|boulevard|blvd|way|place|pl|terrace|circle|cir|parkway|pkwy|highway|hwy|calle|rue|avenida)\b",
-    "money": r"(?:[$€£]\s?[1-9][\d,.]*\s?(?:k|m|mil|million|figures?)?|\d[\d,.]*\s?(?:k\s)?(?:dollars|usd|euros?|bucks))",
+    "money": r"(?:[$€£]\s?[1-9][\d,.]*\s?(?:k|m|mil|million|figures?)?"
+    r"|\d[\d,.]*\s?(?:k\s)?(?:dollars|usd|euros?|bucks))",
     "per_period": r"(?:/|\s?(?:per|a|an|every|each|/)\s?)(?:day|week|wk|month|mo|hour|hr|year)\b",
     # A named person or organization, on the original-case view.
     "named": r"(?:\b(?:Dr|Prof|Professor|Mr|Mrs|Ms|Sen|Senator|Rep|Nurse)\.?\s+[A-Z][\w'\-]+"

@@ -21,6 +21,15 @@ except ImportError:  # pragma: no cover - older interpreters
     import sre_parse  # type: ignore[no-redef]
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
+# Words in most posts make useless keys; a key is taken from another word of the same phrase when possible.
+_COMMON_WORDS = """
+a an the and or but if so as at by for from in into of on onto to with without about over under up out off
+i me my mine we us our ours you your yours he him his she her hers it its they them their theirs this that these
+those is are was were be been being am do does did done have has had will would shall should can could may might
+must not no yes all any every each some just only also very really too than then there here now what which who whom
+when where why how get got make made go going come see know like one more most such own same other
+"""
+STOPWORDS = frozenset(_COMMON_WORDS.split())
 KEY_LEN = 4
 MIN_LITERAL = 3
 
@@ -46,7 +55,7 @@ def term_key(folded_term: str) -> str | None:
     tokens = TOKEN_RE.findall(folded_term.rstrip("*"))
     if not tokens:
         return None
-    word = max(tokens, key=len)
+    word = max(tokens, key=lambda t: (t not in STOPWORDS, len(t)))
     return word[:KEY_LEN] if len(word) >= 2 else None
 
 
@@ -138,7 +147,7 @@ def literal_key(literal: str) -> str | None:
     usable = [w for w in words if w and TOKEN_RE.fullmatch(w)]
     if not usable or (words[0] not in usable and len(words) == 1):
         return None
-    word = max(usable, key=len)
+    word = max(usable, key=lambda w: (w not in STOPWORDS, len(w)))
     return word[:KEY_LEN] if len(word) >= 2 else None
 
 
@@ -217,8 +226,14 @@ def _rank(strings: set[str]) -> tuple[int, int, int]:
     """Best requirement: word-keyed strings (a set lookup per post) before substrings (a test per string);
     then longer shortest strings (rarer, "for" is in most posts); then fewer strings."""
     shortest = min(_size(s) for s in strings)
-    keyed = all(literal_key(s) is not None for s in strings)
-    return (2 if keyed else 1 if shortest >= MIN_LITERAL else 0, min(shortest, 5), -len(strings))
+    keys = [literal_key(s) for s in strings]
+    keyed = all(k is not None for k in keys)
+    common = any(k in STOPWORDS for k in keys)
+    if keyed and not common:
+        return (3, min(shortest, 5), -len(strings))
+    if shortest >= 5 and len(strings) <= 4:
+        return (2, min(shortest, 5), -len(strings))  # a few long substrings beat a stopword key
+    return (1 if keyed else 0 if shortest < MIN_LITERAL else 1, min(shortest, 5), -len(strings))
 
 
 def _leading(branches: list) -> set[str] | None:
