@@ -18,7 +18,7 @@ from functions.config import AccountConfig
 from functions.connectors.base import Connector, ConnectorContext, ConnectorError, connector_for
 from functions.logs import event, get_logger, log_context
 from functions.model import AccountResult, Finding, Post, RunRecord, parse_time, utc_now
-from functions.store import FindingsStore
+from functions.store import FindingsSpool, FindingsStore
 
 log = get_logger("audit")
 PARENT_CACHE_SIZE = 5_000  # recent posts kept to give comments their parent as context
@@ -96,28 +96,32 @@ def audit_account(
         posts = (p for p in posts if window.contains(p))
     counter = _Counter()
     posts = counter.count(posts)
-    findings: list[Finding] = []
-    failure: ConnectorError | None = None
-    try:
-        findings.extend(evaluate_stream(posts, engine, run_id=run_id, detected_at=_stamp(now)))
-    except ConnectorError as exc:
-        failure = exc  # keep what was evaluated; the cursor stays put so nothing is skipped
-    result.items = counter.n
-    result.requests = connector.requests_made
-
     already = _already_stored(store, account, state.in_flight, window, today)
-    fresh = [f for f in findings if f.finding_id not in already]
     key = store.findings_key(account.key, run_id, today)
     # A redelivered message: an attempt of this same run that died may have stored its object already.
     # Those findings are this run's; new ones found since must join them, not be dropped by the conditional PUT.
     own = store.read_findings_object(key) if window or key in state.in_flight else []
-    if fresh:
-        if not window:
-            store.mark_in_flight(account.key, state, key, run_id)
-        store.put_findings(account.key, run_id, [*own, *fresh], day=today, extend=bool(own))
+    failure: ConnectorError | None = None
+    # Findings go to a spool as they are found, never to a list: memory stays flat however many items come.
+    with FindingsSpool() as spool:
+        for finding in own:
+            spool.add(finding)
+        try:
+            for finding in evaluate_stream(posts, engine, run_id=run_id, detected_at=_stamp(now)):
+                if finding.finding_id not in already:
+                    spool.add(finding)
+        except ConnectorError as exc:
+            failure = exc  # keep what was evaluated; the cursor stays put so nothing is skipped
+        result.items = counter.n
+        result.requests = connector.requests_made
+        fresh = spool.count - len(own)
+        if fresh:
+            if not window:
+                store.mark_in_flight(account.key, state, key, run_id)
+            store.put_findings(account.key, run_id, spool, day=today, extend=bool(own))
     if own or fresh:
         result.findings_key = key
-    result.findings = len(own) + len(fresh)
+    result.findings = len(own) + fresh
     if failure is not None:
         raise failure
     if not window:

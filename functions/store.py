@@ -23,10 +23,11 @@ import contextlib
 import json
 import re
 import secrets
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from functions.model import AccountResult, Finding, RunRecord, dumps_line, read_findings, utc_now
 
@@ -62,6 +63,43 @@ def _check_key(key: str) -> str:
     return key
 
 
+class FindingsSpool:
+    """Findings as JSON Lines, written as they are found: in memory up to a few MB, then in a temporary file.
+
+    An account run's findings reach S3 as one object without ever being held as a list, so the
+    audit's memory does not grow with the number of items. Example::
+
+        spool = FindingsSpool()
+        for finding in findings:
+            spool.add(finding)
+        store.put_findings(key, run_id, spool, day=today)
+    """
+
+    MEMORY_BYTES = 1024 * 1024  # beyond this the spool moves to disk (Lambda has /tmp)
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=self.MEMORY_BYTES)  # noqa: SIM115
+
+    def add(self, finding: Finding) -> None:
+        self._file.write(dumps_line(finding).encode("utf-8"))
+        self.count += 1
+
+    def body(self) -> IO[bytes]:
+        """The JSON Lines so far, rewound for reading (an S3 PUT streams it)."""
+        self._file.seek(0)
+        return self._file
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> FindingsSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclass(slots=True)
 class CursorState:
     """An account's saved collection cursor and any findings object not yet covered by it."""
@@ -85,7 +123,7 @@ class FindingsStore:
     def _put(
         self,
         key: str,
-        body: bytes | str,
+        body: bytes | str | IO[bytes],
         *,
         content_type: str,
         if_none_match: bool = False,
@@ -130,7 +168,8 @@ class FindingsStore:
         return f"findings/dt={day.isoformat()}/account={_check_key(account_key)}/run={check_run_id(run_id)}.jsonl"
 
     def put_findings(
-        self, account_key: str, run_id: str, findings: Iterable[Finding], *, day: date, extend: bool = False
+        self, account_key: str, run_id: str, findings: Iterable[Finding] | FindingsSpool, *, day: date,
+        extend: bool = False,
     ) -> str | None:
         """Write one account run's findings as one JSON Lines object; None when there are none.
 
@@ -138,9 +177,15 @@ class FindingsStore:
         ``extend=True`` replaces the run's object with ``findings`` (the caller passes what it held
         plus what a redelivered attempt found since), so items that arrived meanwhile are kept.
         """
-        body = "".join(dumps_line(f) for f in findings)
-        if not body:
-            return None
+        body: str | IO[bytes]
+        if isinstance(findings, FindingsSpool):
+            if not findings.count:
+                return None
+            body = findings.body()
+        else:
+            body = "".join(dumps_line(f) for f in findings)
+            if not body:
+                return None
         key = self.findings_key(account_key, run_id, day)
         if extend:
             self._put(key, body, content_type="application/x-ndjson")
