@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT.parent.parent / "shared" / "corpus"
 FIXTURES = ROOT / "fixtures"
 # Hand-written sets (tests/fixtures/make_engine_heldout*.py), each first measured before any tuning on it.
-HELD_OUT = ["engine_heldout"] + [f"engine_heldout{n}" for n in range(2, 11)]
+HELD_OUT = ["engine_heldout"] + [f"engine_heldout{n}" for n in range(2, 12)]
 ENGINE = load_engine()
 
 

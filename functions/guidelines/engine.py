@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.guidelines.detectors import Document
+from functions.guidelines.matching import Gate
 from functions.guidelines.normalize import Views, fold, views_of
 from functions.guidelines.policy import Policy, Rule, load_policy
 from functions.guidelines.prefilter import token_keys
@@ -49,6 +50,7 @@ class Engine:
         self.rules: list[Rule] = sorted(policy.rules, key=lambda r: (SEVERITY_RANK[r.severity], r.id))
         # A rule whose detector gives a cheap gate is skipped without a call when the post cannot match.
         self._plan = [(rule, rule.detector.gate()) for rule in self.rules]
+        self._gates = _GateIndex([gate for _rule, gate in self._plan])
         self._allow = _allow_regex(policy.allow_terms, policy.allow_domains)
         self.extra: list[Any] = []
         if any(config.get("enabled") for config in policy.evaluators.values()):
@@ -85,10 +87,8 @@ class Engine:
 
     def _local(self, doc: Document) -> list[Verdict]:
         found: dict[str, Verdict] = {}
-        keys, text = doc.keys, doc.views.norm
-        for rule, gate in self._plan:
-            if gate is not None and gate[0].isdisjoint(keys) and not any(s in text for s in gate[1]):
-                continue
+        for number in self._gates.open_for(doc.keys, doc.views.norm):
+            rule = self.rules[number]
             if rule.category in found or not _applies(rule.when, doc):
                 continue
             hit = rule.detector.find(doc)
@@ -138,6 +138,41 @@ class Engine:
             )
             for v in self.evaluate(post, parent=parent)
         ]
+
+
+class _GateIndex:
+    """The rules' gates inverted: from a post's word keys and substrings to the rules it can match.
+
+    One set intersection and one pass over the distinct substrings per post, instead of a key test
+    and a substring loop per rule (the gates are shared by many rules: digits, domains, symbols).
+    """
+
+    def __init__(self, gates: list[Gate]):
+        by_key: dict[str, list[int]] = {}
+        by_text: dict[str, list[int]] = {}
+        always: list[int] = []
+        for number, gate in enumerate(gates):
+            if gate is None:
+                always.append(number)
+                continue
+            for key in gate[0]:
+                by_key.setdefault(key, []).append(number)
+            for needle in gate[1]:
+                by_text.setdefault(needle, []).append(number)
+        self.keys = frozenset(by_key)
+        self.by_key = {key: tuple(numbers) for key, numbers in by_key.items()}
+        self.by_text = tuple((needle, tuple(numbers)) for needle, numbers in by_text.items())
+        self.always = tuple(always)
+
+    def open_for(self, keys: frozenset[str], text: str) -> list[int]:
+        """Numbers of the rules whose gate the post passes, in rule order."""
+        todo = set(self.always)
+        for key in self.keys & keys:
+            todo.update(self.by_key[key])
+        for needle, numbers in self.by_text:
+            if needle in text:
+                todo.update(numbers)
+        return sorted(todo)
 
 
 def load_engine(policy_path: str | None = None, *, clients: dict[str, Any] | None = None) -> Engine:
