@@ -74,5 +74,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	@$(VENV)/bin/mypy functions
 
+## Benchmarks (issue 8): engine throughput, full local audit at 10k/50k/100k items (time, peak RSS, S3 PUTs),
+## platform requests per run against the minimum, handler cold start. Prints a report (about 5 minutes);
+## the figures go to out/bench.json. Not tests: nothing fails on time.
+bench: $(STAMP)
+	@$(PY) -m tests.bench
+
 clean:
 	rm -rf out .serverless .pytest_cache build
