@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,16 +200,15 @@ class Matcher:
         term_regex, keys, raw = _compile_terms(terms, view, flags)
         return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view))
 
-    def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> list[re.Match[str]]:
-        """Every match in the view (terms first), skipping scans the prefilters rule out."""
+    def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> Iterator[re.Match[str]]:
+        """Matches in the view (terms first), lazily, skipping scans the prefilters rule out."""
         text = doc.view(self.view)
         end = len(text) if hi is None else hi
-        found: list[re.Match[str]] = []
         if self.terms is not None and (self.keys is None or not self.keys.isdisjoint(doc.keys)
                                        or any(r in text for r in self.raw)):
-            found.extend(self.terms.finditer(text, lo, end))
+            yield from self.terms.finditer(text, lo, end)
         if not self.patterns:
-            return found
+            return
         todo = set(self.always)
         for key in self.pattern_keys & doc.keys:
             todo.update(self.by_key[key])
@@ -216,8 +216,7 @@ class Matcher:
             if number not in todo and any(g in text for g in substrings):
                 todo.add(number)
         for number in sorted(todo):
-            found.extend(self.patterns[number][0].finditer(text, lo, end))
-        return found
+            yield from self.patterns[number][0].finditer(text, lo, end)
 
     def gate(self) -> Gate:
         """One prefilter for the whole matcher (keys, substrings), or None when some part cannot be gated."""
@@ -242,7 +241,8 @@ class Matcher:
             matches = self.candidates(doc)
         else:
             matches = self.candidates(doc, max(0, start - self.window), end + self.window)
-        return matches[0].span() if matches else None
+        first = next(matches, None)
+        return first.span() if first is not None else None
 
 
 def _compile_terms(terms: list[str], view: str, flags: int
