@@ -29,7 +29,7 @@ from functions.guidelines.matching import (
     term_to_regex,
 )
 from functions.guidelines.normalize import fold
-from functions.guidelines.prefilter import elongation_keys, term_key, trie_regex
+from functions.guidelines.prefilter import deleet_keys, term_key, trie_regex
 
 # term_atoms / term_to_regex are re-exported: other modules (and the benchmark) build tries from policy terms.
 __all__ = ["DETECTORS", "Detector", "DetectorConfigError", "Document", "Hit", "register", "term_atoms",
@@ -177,7 +177,7 @@ class ObfuscatedTerms(Detector):
     def find(self, doc: Document) -> Hit | None:
         text = doc.views.deleet
         if doc.deleet_keys is None:
-            doc.deleet_keys = elongation_keys(text)
+            doc.deleet_keys = deleet_keys(doc.views.norm, text, doc.keys)
         if not self.keys.isdisjoint(doc.deleet_keys) or any(r in text for r in self.raw):
             for found in self.regex.finditer(text):
                 if not self._vetoed(doc, *found.span()):

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from functions.guidelines.normalize import LEET_TABLE
+
 try:  # Python 3.11+
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - older interpreters
@@ -61,6 +63,19 @@ def term_key(folded_term: str) -> str | None:
 
 _ELONGATED = re.compile(r"([a-z])\1\1")
 _RUN = re.compile(r"([a-z])\1{2,}")
+
+
+_LEETY = re.compile(r"[a-z0-9]*[0-9@$€+][a-z0-9@$€+]*")
+
+
+def deleet_keys(norm: str, deleet: str, keys: frozenset[str]) -> frozenset[str]:
+    """Word keys of the deleet view, built from the norm view's ``keys`` plus the few words leetspeak changes."""
+    if _ELONGATED.search(deleet):
+        return elongation_keys(deleet)
+    changed = _LEETY.findall(norm)
+    if not changed:
+        return keys
+    return keys | token_keys(" ".join(changed).translate(LEET_TABLE))
 
 
 def elongation_keys(text: str) -> frozenset[str]:
