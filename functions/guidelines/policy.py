@@ -31,6 +31,8 @@ from functions.guidelines.evaluators import validate as validate_evaluator
 from functions.model import CATEGORIES, KINDS, SEVERITIES
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
+# libyaml's safe loader when PyYAML was built with it: the same documents, read ~10x faster (engine cold start).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_POLICY = "alliance-cme"
 _TOP_KEYS = {"name", "description", "extends", "allow", "overrides", "disable", "evaluators", "rules", "examples"}
 _RULE_KEYS = {"id", "category", "clause", "severity", "action", "detector", "params", "when", "examples",
@@ -110,7 +112,7 @@ def read_document(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise PolicyError(f"cannot read policy: {exc.strerror or exc}", file=str(path)) from None
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
