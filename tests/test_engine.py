@@ -434,3 +434,18 @@ SHORT_VARIANTS = [
 @pytest.mark.parametrize(("text", "category"), SHORT_VARIANTS)
 def test_short_everyday_variants_are_found(text: str, category: str) -> None:
     assert category in categories(text)
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Si tu continues, je vais te faire regretter d'être venu.", "threat"),
+    ("Te vas a arrepentir de publicar esto.", "threat"),
+    ("La Dra. Vega cobra sobornos de los laboratorios.", "defamation"),
+    ("Our Stripe key is sk_live_abcdef1234567890 if you need it", "confidential-information"),
+    ("api_token: 9f8e7d6c5b4a3210fedcba98", "confidential-information"),
+])
+def test_more_languages_and_secret_shapes_are_found(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+def test_self_care_advice_is_not_a_threat() -> None:
+    assert categories("Watch yourself for signs of burnout this winter, everyone.") == set()
