@@ -225,11 +225,29 @@ class HttpConnector(Connector):
         """Yield new items; a rate limit or spent budget ends the stream early with a safe cursor."""
         self.cursor = dict(cursor) if cursor else None
         try:
-            yield from self.collect_items(dict(cursor or {}))
+            for post in self.collect_items(dict(cursor or {})):
+                checked = self.checked(post)
+                if checked is not None:
+                    yield checked
+        except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+            # A page whose shape the platform code did not expect: a clear "malformed" failure, cursor kept.
+            raise PayloadError(f"{self.platform} sent a page of an unexpected shape ({type(exc).__name__})") from None
         except (RateLimited, BudgetExhausted) as exc:
             self.stopped_early = f"{exc.kind}: {exc}"
             self.stop_error = exc
             event(_log, "collection stopped early", logging.WARNING, error_kind=exc.kind, error=str(exc))
+
+    def checked(self, post: Post) -> Post | None:
+        """``post`` as the model's parser accepts it (text cleaned and capped), or None (skipped) when invalid.
+
+        Connectors build posts field by field from hostile payloads; a lone surrogate or a wrong type
+        that got through would break the findings write for this account on every run.
+        """
+        try:
+            return Post.from_dict(post.to_dict())
+        except (RecordError, AttributeError) as exc:
+            self.skip(f"{self.platform} item {str(post.id)[:40]}", exc)
+            return None
 
     @abstractmethod
     def collect_items(self, cursor: dict[str, Any]) -> Iterator[Post]:
@@ -311,7 +329,7 @@ class HttpConnector(Connector):
                 else:
                     try:
                         data = response.json()
-                    except ValueError:
+                    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
                         problem = "a body that is not JSON"
                         if attempts >= 1:  # a second bad body is not a hiccup: skip this page's section
                             raise PayloadError(f"{self.platform} sent {problem} for {_path(url)}") from None
