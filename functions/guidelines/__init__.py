@@ -7,6 +7,7 @@ Example::
     verdicts = engine.evaluate(post)       # [Verdict(category="profanity", ...)]
 """
 
+from functions.guidelines import cooccurrence as _cooccurrence  # noqa: F401  (registers the detector)
 from functions.guidelines.engine import Engine, Verdict, load_engine
 from functions.guidelines.policy import PolicyError
 
