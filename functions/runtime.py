@@ -55,11 +55,7 @@ class Runtime:
 
     @cached_property
     def http(self) -> Any:
-        import requests
-
-        session = requests.Session()
-        session.headers["User-Agent"] = "socialaudit/1.0 (+https://github.com/socialaudit)"
-        return session
+        return http_session()
 
     def context_factory(self) -> Any:
         from functions.audit import default_context_factory
@@ -70,6 +66,23 @@ class Runtime:
             budget_seconds=self.settings.run_budget_seconds,
             session=self.http,
         )
+
+
+def http_session() -> Any:
+    """The requests.Session the connectors share (connection reuse), with our User-Agent."""
+    import os
+    import urllib.request
+
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = "socialaudit/1.0 (+https://github.com/socialaudit)"
+    # With no proxy or CA-bundle variables set (Lambda's case), requests would still scan the environment
+    # on every request (a tenth of a 100k-item audit's client CPU); there is nothing there to find (and a
+    # ~/.netrc entry must never replace our tokens).
+    if not urllib.request.getproxies() and not any(os.environ.get(v) for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")):
+        session.trust_env = False
+    return session
 
 
 _runtime: Runtime | None = None

@@ -42,11 +42,11 @@ def serve(items: int) -> None:
 def audit(sandbox_url: str, endpoint: str) -> dict[str, Any]:
     """One scheduled run over the demo accounts; wall time, peak RSS, items, requests, S3 writes."""
     import boto3
-    import requests
 
     from functions.audit import default_context_factory, run_audit
     from functions.connectors.base import SecretsProvider
     from functions.guidelines import load_engine
+    from functions.runtime import http_session
     from functions.store import FindingsStore, new_run_id
     from infra.sandbox.harness import demo_accounts
 
@@ -61,7 +61,7 @@ def audit(sandbox_url: str, endpoint: str) -> dict[str, Any]:
     cpu = time.process_time()
     run = run_audit(accounts, engine=engine, store=store, run_id=new_run_id(), trigger="schedule",
                     make_context=default_context_factory(secrets, max_requests=1_000_000, budget_seconds=3600,
-                                                         session=requests.Session()))
+                                                         session=http_session()))
     seconds = time.perf_counter() - started
     results = run.accounts.values()
     return {
