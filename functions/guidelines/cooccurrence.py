@@ -85,18 +85,20 @@ class Cooccurrence(Detector):
         if not 0.0 < self.confidence <= 1.0:
             raise DetectorConfigError("confidence", "must be a number in (0, 1]")
         self.reach = self.window * _CHARS_PER_WORD
+        # Every required group must match: each known gate is a necessary condition, all are tested per post.
+        self.required_gates = [g for g in (r.matcher.gate() for r in required) if g is not None]
 
     def gate(self) -> Gate:
-        # Every required group must match, so any one of their gates is a valid gate; the anchor's is used first.
-        for group in sorted(self.groups, key=lambda g: g is not self.anchor):
-            if group.required:
-                gate = group.matcher.gate()
-                if gate is not None:
-                    return gate
-        return None
+        # Any required group's gate is valid for the engine's index; the one with the fewest entries opens least.
+        if not self.required_gates:
+            return None
+        return min(self.required_gates, key=lambda g: (len(g[1]) * 4 + len(g[0])))
 
     def find(self, doc: Document) -> Hit | None:
         norm = doc.views.norm
+        for keys, substrings in self.required_gates:
+            if keys.isdisjoint(doc.keys) and not any(s in norm for s in substrings):
+                return None  # a required group cannot match: skip every scan
         for found in self.anchor.matcher.candidates(doc):
             start, end = found.span()
             if not _whole_word(doc.view(self.anchor.matcher.view), start, end):
