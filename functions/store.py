@@ -197,7 +197,8 @@ class FindingsStore:
 
     def read_findings_object(self, key: str) -> list[Finding]:
         raw = self._get(key)
-        return [] if raw is None else list(read_findings(raw.decode("utf-8").splitlines()))
+        # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085... that JSON leaves unescaped in text.
+        return [] if raw is None else list(read_findings(raw.decode("utf-8").split("\n")))
 
     def iter_findings(
         self, start: date, end: date, *, accounts: Iterable[str] | None = None
