@@ -28,7 +28,7 @@ from tests.test_connector_recordings import Sleeps, make_connector, recording
 from tests.test_reliability import FIGURES, shared_engine
 
 PLATFORMS = ("x", "facebook", "instagram", "linkedin", "youtube", "mastodon", "bluesky")
-EXAMPLES = 30  # per platform
+EXAMPLES = 25  # per platform
 DEEP = "\u2063DEEP\u2063"  # placeholder for a nesting too deep to build as Python objects
 
 MARKUP = st.sampled_from([
