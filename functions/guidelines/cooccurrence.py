@@ -67,7 +67,9 @@ class Cooccurrence(Detector):
         if not required:
             raise DetectorConfigError("groups", "at least one group must be required: true (the anchor)")
         self.anchor = required[0]
-        self.others = [g for g in self.groups if g is not self.anchor]
+        # Required groups first (a miss ends the search early), cheap folded-text groups before original-case ones.
+        self.others = sorted((g for g in self.groups if g is not self.anchor),
+                             key=lambda g: (not g.required, g.matcher.view != "norm"))
         self.window = _positive_int(params, "window", 12)
         self.same_sentence = params.get("same_sentence", True)
         if not isinstance(self.same_sentence, bool):
@@ -89,10 +91,10 @@ class Cooccurrence(Detector):
         self.required_gates = [g for g in (r.matcher.gate() for r in required) if g is not None]
 
     def gate(self) -> Gate:
-        # Any required group's gate is valid for the engine's index; the one with the fewest entries opens least.
+        # Any required group's gate is valid for the engine's index; the one likely to open least is chosen.
         if not self.required_gates:
             return None
-        return min(self.required_gates, key=lambda g: (len(g[1]) * 4 + len(g[0])))
+        return min(self.required_gates, key=_gate_cost)
 
     def find(self, doc: Document) -> Hit | None:
         norm = doc.views.norm
@@ -141,6 +143,13 @@ class Cooccurrence(Detector):
                 continue
             return m_start, m_end
         return None
+
+
+def _gate_cost(gate: tuple[frozenset[str], tuple[str, ...]]) -> int:
+    """A rough count of posts a gate lets through: short keys and substrings ("." or "@") open most posts."""
+    keys, substrings = gate
+    return sum(1 if len(k) >= 4 else 3 if len(k) == 3 else 8 for k in keys) + sum(
+        4 if len(s) >= 4 else 40 if len(s) >= 2 else 400 for s in substrings)
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
