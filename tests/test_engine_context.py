@@ -19,7 +19,7 @@ from functions.model import Author, Post, read_posts
 
 CONTEXT = str(POLICY_DIR / "alliance-cme-context.yaml")
 ENGINE = load_engine(CONTEXT)
-BASE = load_engine()
+BASE = load_engine("alliance-cme")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = Path("/work/shared/corpus")
 STRANGER = Author(id="x:user:7", handle="someone", name="Some One", is_org=False)
@@ -60,7 +60,7 @@ def test_context_policy_examples_all_pass() -> None:
 
 
 def test_context_policy_extends_every_base_rule() -> None:
-    base_ids = {r.id for r in load_policy().rules}
+    base_ids = {r.id for r in load_policy("alliance-cme").rules}
     context_ids = {r.id for r in ENGINE.policy.rules}
     assert base_ids < context_ids
     added = [r for r in ENGINE.policy.rules if r.id not in base_ids]
@@ -96,6 +96,9 @@ def test_unseen_phrasings_are_found_by_word_classes(text: str, category: str) ->
     "Disclosure: I advise Cardiolyn. I still think the trial needs replication.",
     "Could you post the full transcript of the webinar for our deaf colleagues?",
     "Bias against immigrant physicians in hiring is well documented; great panel.",
+    "Women are underdiagnosed with heart disease.",
+    "Dr. Wu is a brilliant teacher and a joke-telling legend.",
+    "Full text of the CDC guideline is free online.",
 ])
 def test_measured_and_educational_posts_stay_clean(text: str) -> None:
     assert categories(ENGINE, text) == set()
@@ -256,10 +259,13 @@ def test_corpus_scores_meet_the_targets_with_the_context_policy() -> None:
     assert not weak, weak
 
 
-def test_fresh_context_set_scores() -> None:
-    report = _report(ENGINE, FIXTURES / "engine_context.jsonl", FIXTURES / "engine_context_labels.jsonl")
+@pytest.mark.parametrize("name", ["engine_context", "engine_context2"])
+def test_fresh_context_sets_score_well(name: str) -> None:
+    report = _report(ENGINE, FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}_labels.jsonl")
+    base = _report(BASE, FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}_labels.jsonl")
     assert report.needs_action.precision >= 0.93 and report.needs_action.recall >= 0.9
-    assert report.hard_negative_fp_rate <= 0.10
+    assert report.needs_action.f1 > base.needs_action.f1
+    assert report.hard_negative_flagged <= base.hard_negative_flagged
 
 
 @pytest.mark.parametrize("name", ["engine_benign", "engine_benign2", "engine_context_benign"])
