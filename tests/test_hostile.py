@@ -39,6 +39,7 @@ from tests.test_reliability import (
     deploy,
     html_of,
     now_utc,
+    reliability_figures,
     sample_posts,
     sent_messages,
     shared_engine,
@@ -68,6 +69,8 @@ SAFE_KEY = re.compile(
 )
 HEADERS = {"subject", "from", "to", "date", "message-id", "auto-submitted", "x-auto-response-suppress", "precedence",
            "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type", "content-transfer-encoding"}
+
+__all__ = ["reliability_figures"]  # the session summary of the reliability figures (autouse)
 
 
 class Tags(HTMLParser):

@@ -25,7 +25,7 @@ from functions.audit import audit_one
 from functions.model import MAX_TEXT_CHARS, Post, dumps_line
 from functions.store import FindingsStore, new_run_id
 from tests.test_connector_recordings import Sleeps, make_connector, recording
-from tests.test_reliability import FIGURES, shared_engine
+from tests.test_reliability import FIGURES, reliability_figures, shared_engine
 
 PLATFORMS = ("x", "facebook", "instagram", "linkedin", "youtube", "mastodon", "bluesky")
 EXAMPLES = 25  # per platform
@@ -47,6 +47,8 @@ REPLACEMENT = st.one_of(
     st.integers(), st.none(), st.booleans(), st.just([]), st.just({}), st.just(DEEP),
     st.dictionaries(st.text(max_size=5), HOSTILE_TEXT, max_size=3),
 )  # fmt: skip
+
+__all__ = ["reliability_figures"]  # the session summary of the reliability figures (autouse)
 
 
 def leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -18,9 +18,12 @@ from tests.test_reliability import (
     Deployment,
     deploy,
     now_utc,
+    reliability_figures,
     scheduled_event,
     sent_messages,
 )
+
+__all__ = ["reliability_figures"]  # the session summary of the reliability figures (autouse)
 
 
 def findings_objects(stack: Deployment) -> dict[str, bytes]:

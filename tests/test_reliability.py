@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,9 +43,32 @@ BUCKET = "socialaudit-reliability"
 SENDER = "digest@lakeshore-cme.example"
 MAX_RECEIVES = 2
 FAULT_KINDS = ("slow", "server_error", "unauthorized", "forbidden", "rate_limit", "malformed", "truncated")
-FIGURES: Counter[str] = Counter()  # what the reliability tests did, printed at the end (README figures)
+# pytest imports this file as ``test_reliability`` and the other reliability tests import ``tests.test_reliability``:
+# both copies must count into the same figures and share one clean twin.
+_OTHER = sys.modules.get("tests.test_reliability" if __name__ == "test_reliability" else "test_reliability")
+FIGURES: Counter[str] = getattr(_OTHER, "FIGURES", Counter())  # what the tests did, for the README's figures
 
 _ENGINE: Any = None
+FIGURES_FILE = ROOT / "out" / "reliability-figures.json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reliability_figures() -> Iterator[None]:
+    """At the end of the session, write (and print) what the reliability tests did: the README's figures."""
+    yield
+    if not FIGURES:
+        return
+    faults = {k: v for k, v in FIGURES.items() if k.startswith("fault ") and " on " in k}
+    summary = {
+        "fault injections": sum(faults.values()),
+        "fault kinds": len({k.split(" on ")[0] for k in faults}),
+        "platforms faulted": len({k.split(" on ")[1] for k in faults}),
+        "kind x platform pairs": len(faults),
+        **{k: v for k, v in sorted(FIGURES.items()) if k not in faults},
+    }
+    FIGURES_FILE.parent.mkdir(exist_ok=True)
+    FIGURES_FILE.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(f"\nreliability figures ({FIGURES_FILE}): {json.dumps(summary)}")
 
 
 def shared_engine() -> Any:
@@ -243,7 +267,7 @@ def digest_period_end(moment: datetime) -> date:
 
 # --- the clean twin: what one undisturbed run stores -------------------------------------------------
 
-_CLEAN: dict[str, set[str]] = {}
+_CLEAN: dict[str, set[str]] = getattr(_OTHER, "_CLEAN", {})
 
 
 def clean_findings_by_account(tmp_path: Path) -> dict[str, set[str]]:

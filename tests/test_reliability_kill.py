@@ -20,9 +20,9 @@ from functions.handlers import worker
 from functions.model import Post
 from infra.fanout import drain_queue
 from infra.sandbox.data import Dataset
-from tests.test_reliability import FIGURES, Deployment, clean, deploy, findings_by_account, now_utc
+from tests.test_reliability import FIGURES, Deployment, clean, deploy, findings_by_account, now_utc, reliability_figures
 
-__all__ = ["clean"]  # the clean twin fixture, shared with test_reliability
+__all__ = ["clean", "reliability_figures"]  # the clean twin fixture, shared with test_reliability
 
 
 class Killed(BaseException):

@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from infra.sandbox import Fault
-from tests.test_reliability import FIGURES, accounts_document, deploy, now_utc, sent_messages
+from tests.test_reliability import FIGURES, accounts_document, deploy, now_utc, reliability_figures, sent_messages
 
 ECHO_STATUS = {"e400": 400, "e401": 401, "e429": 429, "e503": 503, "e200": 200}
 ECHOED = {"linkedin": "e401", "mastodon": "e503", "youtube": "e429", "bluesky": "e400", "instagram": "e200"}
+
+__all__ = ["reliability_figures"]  # the session summary of the reliability figures (autouse)
 
 
 class EchoServer:
