@@ -2,9 +2,9 @@
 
 Hypothesis takes each platform's recorded first run (tests/fixtures/<platform>/recording.json),
 replaces some fields with hostile text (markup, CR/LF, control characters, lone surrogates sent as
-JSON escapes, huge strings), wrong types, or deeply nested JSON, and replays the pages over HTTP
-with ``responses``. Whatever arrives, a connector either yields valid posts (that survive JSON Lines,
-UTF-8 and a parse back) or raises one of its own errors, which the audit records for the account.
+JSON escapes, bytes that are not UTF-8, huge strings), wrong types, or deeply nested JSON, and replays
+the pages over HTTP with ``responses``. Whatever arrives, the connector yields valid posts (that survive
+JSON Lines, UTF-8 and a parse back) and the audit records a clear outcome for the account.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.test_reliability import FIGURES, reliability_figures, shared_engine
 PLATFORMS = ("x", "facebook", "instagram", "linkedin", "youtube", "mastodon", "bluesky")
 EXAMPLES = 25  # per platform
 DEEP = "\u2063DEEP\u2063"  # placeholder for a nesting too deep to build as Python objects
+BAD_UTF8 = "\u2063BAD\u2063"  # placeholder for a string holding bytes that are not UTF-8
 
 MARKUP = st.sampled_from([
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</td></tr></table><h1>owned</h1>",
@@ -44,7 +45,7 @@ HOSTILE_TEXT = st.lists(
 HUGE_TEXT = st.sampled_from([MAX_TEXT_CHARS // 4, MAX_TEXT_CHARS + 4]).map(lambda n: "A<b>" * (n // 4))
 REPLACEMENT = st.one_of(
     HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, HUGE_TEXT,
-    st.integers(), st.none(), st.booleans(), st.just([]), st.just({}), st.just(DEEP),
+    st.integers(), st.none(), st.booleans(), st.just([]), st.just({}), st.just(DEEP), st.just(BAD_UTF8),
     st.dictionaries(st.text(max_size=5), HOSTILE_TEXT, max_size=3),
 )  # fmt: skip
 
@@ -72,10 +73,12 @@ def replaced(node: Any, path: tuple[Any, ...], value: Any) -> Any:
     return [replaced(v, rest, value) if i == head else v for i, v in enumerate(node)]
 
 
-def wire(body: Any) -> str:
-    """JSON as a platform sends it: ASCII escapes (lone surrogates stay ``\\udXXX``), deep nests spliced in."""
+def wire(body: Any) -> bytes:
+    """JSON as a platform sends it: ASCII escapes (``\\udXXX`` for lone surrogates), deep nests and bad bytes."""
     text = json.dumps(body, ensure_ascii=True)
-    return text.replace(json.dumps(DEEP, ensure_ascii=True), "[" * 100_000 + "]" * 100_000)
+    text = text.replace(json.dumps(DEEP, ensure_ascii=True), "[" * 100_000 + "]" * 100_000)
+    bad = b'"\xc3\x28 \xff\xfe \xed\xa0\x80"'  # a broken sequence, two stray bytes, an encoded surrogate
+    return text.encode("ascii").replace(json.dumps(BAD_UTF8, ensure_ascii=True).encode(), bad)
 
 
 @st.composite
@@ -99,7 +102,7 @@ def serve(mock: responses.RequestsMock, conn: Any, exchanges: list[dict[str, Any
     for exchange in exchanges:
         url = f"{base.scheme}://{base.netloc}{base.path}{exchange['path']}"
         match = [matchers.query_param_matcher(exchange.get("query", {}), strict_match=False)]
-        body = exchange.get("raw") if "raw" in exchange else json.dumps(exchange["body"])
+        body = exchange["raw"] if "raw" in exchange else json.dumps(exchange["body"]).encode()
         mock.add(exchange.get("method", "GET"), url, body=body, status=exchange.get("status", 200),
                  headers=exchange.get("headers", {}), match=match)
 
