@@ -268,6 +268,14 @@ def test_fresh_context_sets_score_well(name: str) -> None:
     assert report.hard_negative_flagged <= base.hard_negative_flagged
 
 
+def test_context_policy_beats_the_base_on_the_set_written_last() -> None:
+    paths = (FIXTURES / "engine_context3.jsonl", FIXTURES / "engine_context3_labels.jsonl")
+    report, base = _report(ENGINE, *paths), _report(BASE, *paths)
+    assert report.needs_action.recall > base.needs_action.recall
+    assert report.needs_action.precision >= 0.93
+    assert report.hard_negative_flagged <= base.hard_negative_flagged
+
+
 @pytest.mark.parametrize("name", ["engine_benign", "engine_benign2", "engine_context_benign"])
 def test_benign_sets_gain_no_false_alarms(name: str) -> None:
     paths = (FIXTURES / f"{name}.jsonl", FIXTURES / f"{name}_labels.jsonl")
