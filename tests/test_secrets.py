@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.sandbox import Fault
 from tests.test_reliability import FIGURES, accounts_document, deploy, now_utc, reliability_figures, sent_messages
@@ -119,8 +121,6 @@ def test_tokens_never_leave_secrets_manager_even_when_platforms_echo_them(
         for entry in doc["accounts"]:
             if entry["platform"] not in ECHOED:
                 entry["base_url"] = f"{sandbox_url}/{entry['platform']}"
-        import yaml
-
         stack.accounts_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
         stack.runtime.__dict__.pop("accounts", None)
         moment = now_utc()
@@ -163,3 +163,31 @@ def test_tokens_never_leave_secrets_manager_even_when_platforms_echo_them(
     assert leaks == []
     FIGURES["secret scans"] += len(places)
     FIGURES["tokens scanned for"] += len(tokens)
+
+
+def test_a_token_outside_secrets_manager_is_never_used(aws: None, tmp_path: Path,
+                                                       json_stderr: io.StringIO) -> None:
+    # A token pasted into the accounts file (or the environment) instead of Secrets Manager is ignored:
+    # the account fails as an auth problem naming the secret, and the platform never sees that token.
+    tokens = distinctive_tokens()
+    doc = accounts_document("http://sandbox.invalid")
+    (mastodon,) = [e for e in doc["accounts"] if e["platform"] == "mastodon"]
+    with deploy(tmp_path, tokens=tokens, document=doc) as stack:
+        for entry in doc["accounts"]:
+            entry["base_url"] = f"{stack.sandbox.url}/{entry['platform']}"
+        mastodon["secret"] = "socialaudit/dev/not-created"
+        mastodon["options"] = {**mastodon["options"], "access_token": tokens["mastodon"], "token": tokens["mastodon"]}
+        stack.accounts_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        stack.runtime.__dict__.pop("accounts", None)
+        os.environ["SOCIALAUDIT_MASTODON_TOKEN"] = tokens["mastodon"]
+        try:
+            run = stack.run(stack.schedule(now_utc())["run_id"])
+        finally:
+            del os.environ["SOCIALAUDIT_MASTODON_TOKEN"]
+        served = stack.sandbox.log
+    result = run.accounts["mastodon-lakeshorecme"]
+    assert (result.status, result.error_kind) == ("failed", "auth")
+    assert "socialaudit/dev/not-created" in (result.error or "")
+    assert not [entry for entry in served if entry[0] == "mastodon"]  # no call went out without its secret
+    assert {r.status for k, r in run.accounts.items() if k != "mastodon-lakeshorecme"} == {"ok"}
+    assert tokens["mastodon"] not in json.dumps(run.to_dict()) + json_stderr.getvalue()
