@@ -363,7 +363,7 @@ def test_faulty_platforms_never_stop_the_other_accounts_and_the_digest_names_the
                 continue
             status, kind = EXPECTED[plan[platform]]
             assert (result.status, result.error_kind) == (status, kind), (plan[platform], key, result)
-            assert result.error and platform.lower() in result.error.lower() or result.error, result
+            assert result.error, result  # the reason, as the digest shows it
             FIGURES[f"fault {plan[platform]} on {platform}"] += 1
         retried = [k for p, (k, _) in names.items() if p in plan and EXPECTED[plan[p]] == ("failed", "unavailable")]
         dead = sorted(json.loads(m["Body"])["account"] for m in stack.dead_letters())
