@@ -16,11 +16,20 @@ from typing import Any
 import pytest
 import requests
 
-from functions.handlers import worker
+from functions.handlers import dispatch, worker
 from functions.model import Post
-from infra.fanout import drain_queue
+from infra.fanout import drain_queue, sqs_event
 from infra.sandbox.data import Dataset
-from tests.test_reliability import FIGURES, Deployment, clean, deploy, findings_by_account, now_utc, reliability_figures
+from tests.test_reliability import (
+    FIGURES,
+    Deployment,
+    clean,
+    deploy,
+    findings_by_account,
+    now_utc,
+    reliability_figures,
+    scheduled_event,
+)
 
 __all__ = ["clean", "reliability_figures"]  # the clean twin fixture, shared with test_reliability
 
@@ -143,9 +152,6 @@ def test_killed_run_reruns_to_exactly_the_findings_of_one_clean_run(
     with deploy(tmp_path) as stack:
         killer = arm(stack, kill)
         moment = now_utc()
-        from functions.handlers import dispatch
-        from tests.test_reliability import scheduled_event
-
         run_id = dispatch.handler(scheduled_event("socialaudit-dispatch", moment), None)["run_id"]
         stats = drain_queue(stack.queue_url, lambda_invoke, sqs=stack.sqs)
         assert killer.fired, kill  # the kill happened, and the redelivered batch finished the run
@@ -182,15 +188,10 @@ def test_items_that_arrive_before_the_redelivery_are_stored_too(clean: dict[str,
         killer = arm(stack, "after-findings-before-cursor")
         killer.matches = lambda put: is_cursor_move(put) and "mastodon" in put["Key"]
         killer.nth = 1
-        from functions.handlers import dispatch
-        from tests.test_reliability import scheduled_event
-
         moment = now_utc()
         run_id = dispatch.handler(scheduled_event("socialaudit-dispatch", moment), None)["run_id"]
         received = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
                                              AttributeNames=["All"])["Messages"]
-        from infra.fanout import sqs_event
-
         arn = stack.sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])
         reply = lambda_invoke(sqs_event(received, arn["Attributes"]["QueueArn"], "us-east-1"), None)
         assert killer.fired and reply["batchItemFailures"]
