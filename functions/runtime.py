@@ -45,7 +45,8 @@ class Runtime:
     def engine(self) -> Any:
         from functions.guidelines import load_engine
 
-        return load_engine(self.settings.policy_path)
+        # Clients for the optional Comprehend / Bedrock evaluators, created only if the policy enables them.
+        return load_engine(self.settings.policy_path, clients=_LazyClients(self))
 
     @cached_property
     def secrets(self) -> Any:
@@ -86,6 +87,22 @@ def http_session() -> Any:
         if bundle:
             session.verify = bundle
     return session
+
+
+class _LazyClients(dict[str, Any]):
+    """Boto3 clients for the extra evaluators, made on first request (most policies never ask)."""
+
+    SERVICES = ("comprehend", "bedrock-runtime")
+
+    def __init__(self, runtime: Runtime):
+        super().__init__()
+        self.runtime = runtime
+
+    def __bool__(self) -> bool:  # holds nothing yet, but can make every client it names
+        return True
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self.runtime.client(key) if key in self.SERVICES else default
 
 
 _runtime: Runtime | None = None

@@ -18,7 +18,8 @@ def deployed(s3, tmp_path, monkeypatch):
     accounts = {
         "organization": "CME Advance",
         "accounts": [
-            {"key": "x-main", "platform": "x", "account": "CMEAdvance", "options": {"source": "file", "path": str(good)}},
+            {"key": "x-main", "platform": "x", "account": "CMEAdvance",
+             "options": {"source": "file", "path": str(good)}},
             {"key": "fb-main", "platform": "facebook", "account": "CMEAdvance",
              "options": {"source": "file", "path": str(tmp_path / "gone.jsonl")}},
         ],
@@ -59,3 +60,19 @@ def test_scheduled_collect_records_each_account_and_its_failure(deployed, store)
 def test_schedule_can_name_accounts(deployed, store):
     reply = collect.handler({**SCHEDULED, "accounts": ["x-main"]}, None)
     assert reply["status"] == "ok" and reply["counts"]["accounts"] == 1
+
+
+def test_runtime_gives_the_engine_evaluator_clients_only_when_the_policy_enables_them(deployed, s3, tmp_path,
+                                                                                   monkeypatch):
+    from functions.runtime import get_runtime
+
+    assert get_runtime().engine.extra == []
+    assert "comprehend" not in get_runtime().clients
+    policy = tmp_path / "org.yaml"
+    policy.write_text("name: org\nextends: alliance-cme\nevaluators:\n  comprehend: {enabled: true, max_calls: 5}\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("SOCIALAUDIT_POLICY", str(policy))
+    reset_runtime()
+    engine = get_runtime().engine
+    assert [e.name for e in engine.extra] == ["comprehend"]
+    assert "comprehend" in get_runtime().clients
