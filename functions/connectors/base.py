@@ -229,7 +229,7 @@ class HttpConnector(Connector):
                 checked = self.checked(post)
                 if checked is not None:
                     yield checked
-        except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError) as exc:
             # A page whose shape the platform code did not expect: a clear "malformed" failure, cursor kept.
             raise PayloadError(f"{self.platform} sent a page of an unexpected shape ({type(exc).__name__})") from None
         except (RateLimited, BudgetExhausted) as exc:
