@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from functions.model import Post, read_posts
 from functions.store import FindingsStore, new_run_id
 from tests.conftest import BUCKET, CORPUS
 
-NOW = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 ALL_DAYS = (date(2026, 1, 1), date(2027, 1, 1))
 
 

@@ -33,7 +33,8 @@ def finding(post_id: str, run_id: str, *, text: str = "text", category: str = "s
 
 def test_findings_are_written_once_per_account_run_under_hive_partitions(store, s3):
     run_id = new_run_id()
-    key = store.put_findings("x-AllianceCME", run_id, [finding("x:1", run_id), finding("x:2", run_id)], day=date(2026, 11, 24))
+    findings = [finding("x:1", run_id), finding("x:2", run_id)]
+    key = store.put_findings("x-AllianceCME", run_id, findings, day=date(2026, 11, 24))
     assert key == f"findings/dt=2026-11-24/account=x-AllianceCME/run={run_id}.jsonl"
     body = s3.get_object(Bucket=store.bucket, Key=key)["Body"].read().decode()
     assert len(body.splitlines()) == 2
