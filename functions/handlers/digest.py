@@ -35,4 +35,4 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         period_end=period_end_of(event),
         run_id=new_run_id(),
     )
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    return result.to_dict()
