@@ -22,7 +22,7 @@ class FileConnector(Connector):
         path = Path(str(self.account.options.get("path", "")))
         after = (cursor or {}).get("position", "")
         try:
-            with path.open(encoding="utf-8") as handle:
+            with path.open("rb") as handle:  # bytes: read_posts replaces what is not UTF-8 instead of failing
                 mine = [
                     p
                     for p in read_posts(handle)
