@@ -260,3 +260,20 @@ def test_the_checks_fail_on_raw_markup_an_injected_header_or_a_broken_log_line(a
                      (html, text, message, [*keys, "findings/<script>.jsonl"], '{"m": 1}')]:
             with pytest.raises((AssertionError, json.JSONDecodeError)):
                 check_outputs(*args, [])
+
+
+def test_bytes_that_are_not_utf8_in_a_posts_file_are_replaced_not_fatal(aws: None, tmp_path: Path) -> None:
+    line = json.dumps(hostile_post(1, FLAGGED + "BROKEN", "Jane Roe", "janeroe")).encode()
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(line.replace(b"BROKEN", b"\xc3\x28 \xff\xfe \xed\xa0\x80") + b"\n")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="hostile-bytes")
+    store = FindingsStore(s3, "hostile-bytes")
+    accounts = parse_accounts({"accounts": [{"key": "x-lakeshorecme", "platform": "x", "account": "LakeshoreCME",
+                                             "options": {"source": "file", "path": str(path)}}]})
+    run = run_audit(list(accounts.accounts), engine=shared_engine(), store=store, run_id=new_run_id(), trigger="test",
+                    make_context=default_context_factory(SecretsProvider(), max_requests=5, budget_seconds=30))
+    assert run.status == "ok", run.errors
+    (finding,) = [f for f in store.iter_findings(now_utc().date(), now_utc().date() + timedelta(days=1))]
+    assert finding.post_id == "x:9001"
+    FIGURES["hostile texts tried"] += 1
