@@ -58,11 +58,13 @@ class KillingSession(requests.Session):
 class KillingS3:
     """The S3 client; the ``nth`` PUT matching ``matches`` kills the invocation, before or after it lands."""
 
-    def __init__(self, client: Any, matches: Callable[[dict[str, Any]], bool], *, nth: int = 1, after: bool = False):
+    def __init__(self, client: Any, matches: Callable[[dict[str, Any]], bool], *, nth: int = 1, after: bool = False,
+                 refuse: bool = False):
         self.client = client
         self.matches = matches
         self.nth = nth
         self.after = after
+        self.refuse = refuse  # S3 answers 500 InternalError instead: the invocation lives on
         self.seen = 0
         self.fired = False
 
@@ -71,6 +73,13 @@ class KillingS3:
         if hit:
             self.seen += 1
             hit = self.seen == self.nth
+        if hit and self.refuse:
+            from botocore.exceptions import ClientError
+
+            self.fired = True
+            error = {"Error": {"Code": "InternalError", "Message": "We encountered an internal error."},
+                     "ResponseMetadata": {"HTTPStatusCode": 500}}
+            raise ClientError(error, "PutObject")  # type: ignore[arg-type]
         if hit and not self.after:
             self.fired = True
             raise Killed(f"killed before writing {kwargs['Key']}")
@@ -122,6 +131,8 @@ KILLS: dict[str, Callable[[Any], Any]] = {
     "between-accounts": lambda s3: KillingS3(s3, is_account_result, nth=3, after=True),
     # mid SQS batch: the fourth message's findings landed, the invocation dies before it returns
     "mid-sqs-batch-after-findings": lambda s3: KillingS3(s3, is_findings, nth=4, after=True),
+    # not a kill: S3 refuses the third findings write (500); that account fails, is retried alone, recovers
+    "s3-refuses-findings-write": lambda s3: KillingS3(s3, is_findings, nth=3, refuse=True),
     # the second in-flight marker landed, then the invocation died
     "after-in-flight-mark": lambda s3: KillingS3(s3, is_in_flight_mark, nth=2, after=True),
 }
