@@ -377,7 +377,8 @@ def test_faulty_platforms_never_stop_the_other_accounts_and_the_digest_names_the
         for platform, (key, _) in names.items():
             if platform in plan:
                 assert f"{key}): {EXPECTED[plan[platform]][1]}" in failed_section, (key, failed_section)
-                assert key in html
+                reason = " ".join((run.accounts[key].error or "").split())[:40]
+                assert key in html and reason in html, (key, reason)  # the reason, not just the kind
             else:
                 assert key not in failed_section
 
