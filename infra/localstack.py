@@ -53,6 +53,10 @@ class LocalStack:
 
     def stop(self) -> None:
         if self._server is not None:
+            # The server shares moto's in-process backends: reset them so nothing outlives this stack.
+            request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+            with urllib.request.urlopen(request, timeout=10):
+                pass
             self._server.stop()
             self._server = None
         for name, value in self._saved_env.items():
