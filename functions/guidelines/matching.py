@@ -20,10 +20,10 @@ from functions.guidelines.normalize import Views, fold
 from functions.guidelines.prefilter import (
     PLACEHOLDER,
     WORD_START,
-    literal_key,
+    literal_word_key,
     required_literals,
-    term_key,
     trie_regex,
+    word_key,
 )
 
 # A pattern's prefilter: (word keys, substrings); the pattern can match only if one key or substring is there.
@@ -255,7 +255,7 @@ def _compile_terms(terms: list[str], view: str, flags: int
     keys: set[str] = set()
     raw: list[str] = []
     for term in terms:
-        key = term_key(fold(term.strip()))
+        key = word_key(fold(term.strip()))
         if key is not None:
             keys.add(key)
         elif re.search(r"[a-z0-9]", fold(term)):
@@ -286,7 +286,7 @@ def _gate(needed: set[str] | None, view: str) -> Gate:
     keys: set[str] = set()
     substrings: list[str] = []
     for literal in needed:
-        key = literal_key(literal) if view == "norm" else None
+        key = literal_word_key(literal) if view == "norm" else None
         if key is None:
             substrings.append(literal.lstrip(WORD_START))
         else:

@@ -42,9 +42,11 @@ def key_of(token: str) -> str:
 
 
 def token_keys(text: str) -> frozenset[str]:
-    """Keys of every word of an already-normalized text: its first 4, 3 and 2 letters."""
-    tokens = TOKEN_RE.findall(text)
-    return frozenset([t[:KEY_LEN] for t in tokens] + [t[:3] for t in tokens] + [t[:2] for t in tokens])
+    """Keys of every word of an already-normalized text: the whole word and its first 4, 3 and 2 letters."""
+    tokens = set(TOKEN_RE.findall(text))
+    keys = {t[:KEY_LEN] for t in tokens}
+    keys.update([t[:3] for t in tokens], [t[:2] for t in tokens], tokens)
+    return frozenset(keys)
 
 
 def term_key(folded_term: str) -> str | None:
@@ -59,6 +61,39 @@ def term_key(folded_term: str) -> str | None:
         return None
     word = max(tokens, key=lambda t: (t not in STOPWORDS, len(t)))
     return word[:KEY_LEN] if len(word) >= 2 else None
+
+
+def word_key(folded_term: str) -> str | None:
+    """Like :func:`term_key`, but the whole word when the term holds it whole (every word but a ``*`` stem).
+
+    A term's regex only matches with a non-word character (or the text's end) on both sides of each of its
+    words, so a post it matches has that exact word among its tokens: "share" no longer opens on "shareholder".
+    """
+    stem = folded_term.rstrip("*")
+    tokens = TOKEN_RE.findall(stem)
+    if not tokens:
+        return None
+    number, word = max(enumerate(tokens), key=lambda item: (item[1] not in STOPWORDS, len(item[1])))
+    if len(word) < 2:
+        return None
+    prefix_only = folded_term.endswith("*") and number == len(tokens) - 1
+    return word[:KEY_LEN] if prefix_only else word
+
+
+def literal_word_key(literal: str) -> str | None:
+    """Like :func:`literal_key`, but the whole word when a space follows it in ``literal`` (so it ends there)."""
+    bare = literal.lstrip(WORD_START)
+    if not literal.startswith(WORD_START) and not bare.startswith(" "):
+        return None
+    words = bare.strip(" ").split(" ")
+    usable = [(n, w) for n, w in enumerate(words) if w and TOKEN_RE.fullmatch(w)]
+    if not usable or (usable[0][0] != 0 and len(words) == 1):
+        return None
+    number, word = max(usable, key=lambda item: (item[1] not in STOPWORDS, len(item[1])))
+    if len(word) < 2:
+        return None
+    whole = number < len(words) - 1 or bare.endswith(" ")
+    return word if whole else word[:KEY_LEN]
 
 
 _ELONGATED = re.compile(r"([a-z])\1\1")
