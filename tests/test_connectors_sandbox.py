@@ -289,3 +289,90 @@ def test_secrets_read_for_a_run_are_scrubbed_from_any_log_line(provider):
     provider.get("socialaudit/demo/x-lakeshorecme")
     assert scrub(f"token={DEMO_TOKENS['x']}") == f"token={REDACTED}"
     assert DEMO_TOKENS["x"] not in repr(provider)
+
+
+def linkedin_replies(posts: list[Post], comments: list[Post], start: int) -> list[Post]:
+    """One new reply to each of ``comments``, a second apart after everything in ``posts``."""
+    template = next(p for p in of(posts, "linkedin") if p.kind == "reply")
+    latest = max(parse_time(p.created_at) for p in posts)
+    made = []
+    for i, comment in enumerate(comments):
+        post_urn = comment.parent_id.split(":", 1)[1]
+        urn = f"urn:li:comment:({post_urn},{7_400_000_000_000_000_000 + start + i})"
+        made.append(replace(template, id=f"linkedin:{urn}", parent_id=comment.id, text=f"late reply {start + i}",
+                            url=f"https://www.linkedin.com/feed/update/{post_urn}/?commentUrn={quote(urn, safe='')}",
+                            created_at=format_time(latest + timedelta(seconds=1 + i))))
+    return made
+
+
+def linkedin_comments(posts: list[Post], with_replies: bool) -> list[Post]:
+    replied = {p.parent_id for p in of(posts, "linkedin") if p.kind == "reply"}
+    return [p for p in of(posts, "linkedin") if p.kind == "comment" and (p.id in replied) == with_replies]
+
+
+def test_linkedin_new_replies_to_old_comments_are_collected_with_the_minimum_requests(posts, provider):
+    from functions.connectors import connector_class
+
+    linkedin = connector_class("linkedin")
+    old = of(posts, "linkedin")
+    new = linkedin_replies(old, [linkedin_comments(old, True)[0], linkedin_comments(old, False)[0]], 0)
+    with start_sandbox(old, shift_to_now=False) as before, start_sandbox(old + new, shift_to_now=False) as later:
+        first = connector(demo_accounts(before.url)["linkedin"], provider)
+        assert by_id(run(first)) == by_id(old) and first.requests_made == linkedin.minimum_requests(old)
+        tracked = len(first.cursor["tracked"])
+        second = connector(demo_accounts(later.url)["linkedin"], provider)
+        assert by_id(run(second, first.cursor)) == by_id(new)
+        # The post listing, one comment listing per tracked post, the replies of just the two comments.
+        assert linkedin.minimum_requests(new) == 1 + 2
+        assert second.requests_made == linkedin.minimum_requests(new) + tracked
+        idle = connector(demo_accounts(later.url)["linkedin"], provider)
+        assert run(idle, second.cursor) == [] and idle.requests_made == 1 + tracked  # no replies listed again
+
+
+def test_linkedin_reply_counts_in_the_cursor_are_bounded_and_what_is_dropped_is_listed_again(posts, provider,
+                                                                                             monkeypatch):
+    from functions.connectors.linkedin import LinkedInConnector
+
+    monkeypatch.setattr(LinkedInConnector, "max_reply_counts", 1)
+    old = of(posts, "linkedin")
+    replied = linkedin_comments(old, True)[0]
+    sibling = next(p for p in linkedin_comments(old, False) if p.parent_id == replied.parent_id)
+    old = old + linkedin_replies(old, [sibling], 0)  # the post now has two comments with replies
+    post_native = replied.parent_id.split(":", 1)[1]
+    with start_sandbox(old, shift_to_now=False) as before:
+        first = connector(demo_accounts(before.url)["linkedin"], provider)
+        assert by_id(run(first)) == by_id(old)
+        tracked = first.cursor["tracked"]
+        assert all(len(entry.get("replies", {})) <= 1 for entry in tracked.values())
+        kept = set(tracked[post_native]["replies"])
+        assert len(kept) == 1
+        dropped = next(c for c in (replied, sibling) if c.id.rsplit(",", 1)[1].rstrip(")") not in kept)
+        idle = connector(demo_accounts(before.url)["linkedin"], provider)
+        assert run(idle, first.cursor) == []
+        assert idle.requests_made == 1 + len(tracked) + 1  # the dropped count costs a listing, never a reply
+    new = linkedin_replies(old, [dropped], 10)
+    with start_sandbox(old + new, shift_to_now=False) as later:
+        second = connector(demo_accounts(later.url)["linkedin"], provider)
+        assert by_id(run(second, first.cursor)) == by_id(new)
+
+
+def test_linkedin_a_reply_whose_listing_failed_is_collected_next_run(posts, provider):
+    old = of(posts, "linkedin")
+    comment = linkedin_comments(old, True)[0]
+    new = linkedin_replies(old, [comment], 0)
+    with start_sandbox(old, shift_to_now=False) as before:
+        first = connector(demo_accounts(before.url)["linkedin"], provider)
+        run(first)
+    account = demo_accounts("http://unused")["linkedin"]
+    # The incremental run asks for the post listing, then each tracked post's comments, newest post first;
+    # right after its post's comments come the comment's replies (the only ones listed): from there on, all fail.
+    newest_first = sorted((p for p in old if p.kind == "post"), key=lambda p: p.created_at, reverse=True)
+    position = 1 + [p.id for p in newest_first].index(comment.parent_id) + 1
+    fault = Fault("malformed", after=position, times=None)
+    with start_sandbox(old + new, shift_to_now=False, faults={f"linkedin:{account.account}": fault}) as broken:
+        failing = connector(demo_accounts(broken.url)["linkedin"], provider)
+        assert run(failing, first.cursor) == []
+        assert failing.skipped and failing.requests_made > position  # the replies were asked for, and failed
+    with start_sandbox(old + new, shift_to_now=False) as later:
+        again = connector(demo_accounts(later.url)["linkedin"], provider)
+        assert by_id(run(again, failing.cursor)) == by_id(new)  # the reply is listed again, not lost

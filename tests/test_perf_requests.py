@@ -34,12 +34,7 @@ def test_incremental_run_fetches_only_new_items(platform, runs):
     assert row["second_items"] == row["second_new"] > 0 and row["second_repeated"] == 0
 
 
-@pytest.mark.parametrize("platform", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="LinkedIn re-lists the replies of every comment "
-                                            "with replies on each tracked post (one call per such comment)"))
-    if p == "linkedin" else p
-    for p in PLATFORMS
-])
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_incremental_run_makes_the_minimum_requests(platform, runs):
     row = runs[platform]
     assert row["second_requests"] == row["second_minimum"]

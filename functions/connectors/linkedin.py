@@ -3,15 +3,23 @@
 ``GET /rest/posts?q=author&author=urn:li:organization:N&sortBy=CREATED&count=100`` lists the
 organization's posts newest first; ``GET /rest/socialActions/{post urn}/comments?count=100`` its
 comments, each with ``commentsSummary``; replies (LinkedIn nests one level) come from
-``/rest/socialActions/{comment urn}/comments``, fetched only for comments that have some. The
-``actor~`` projection decorates each comment with its author's name and vanity name.
+``/rest/socialActions/{comment urn}/comments``, fetched only for comments with replies not seen yet.
+The ``actor~`` projection decorates each comment with its author's name and vanity name.
+
+The comments listing reports each comment's reply count (``commentsSummary.totalFirstLevelComments``)
+but no time of its latest reply, so the cursor keeps, per tracked post, the count each comment with
+replies had when its replies were last listed (``"replies": {comment id: count}``, the newest
+``max_reply_counts`` comments); a later run re-lists a comment's replies only when its count grew. A
+comment missing from that map counts as 0, so dropping entries (bounds, a cursor from an older
+version) costs calls, never a reply; a failed listing keeps the post's previous map.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 from functions.connectors.base import PayloadError, PlatformAuthError, register
@@ -22,6 +30,13 @@ from functions.model import Author, Post, format_time
 ACTOR_PROJECTION = "(elements*(*,actor~(localizedFirstName,localizedLastName,localizedName,vanityName)))"
 
 
+class Replied(NamedTuple):
+    """A comment with replies as one run left it: how many replies, and when the comment was made (ms)."""
+
+    replies: int
+    created: int
+
+
 @register("linkedin")
 class LinkedInConnector(ThreadedConnector):
     platform = "linkedin"
@@ -29,6 +44,20 @@ class LinkedInConnector(ThreadedConnector):
     api_version: ClassVar[str] = "202411"
     page_size = 100
     comment_page_size = 100
+    max_reply_counts: ClassVar[int] = 50  # per tracked post: comments whose reply count the cursor keeps
+
+    def collect_items(self, cursor: dict[str, Any]) -> Iterator[Post]:
+        tracked = cursor.get("tracked")
+        self._known = {post_id: _reply_counts(entry.get("replies"))
+                       for post_id, entry in (tracked.items() if isinstance(tracked, dict) else ())
+                       if isinstance(entry, dict)}
+        self._listed: dict[str, dict[str, Replied]] = {}
+        yield from super().collect_items(cursor)
+
+    def tracked_extra(self, post_id: str) -> dict[str, Any] | None:
+        """The post's reply counts, newest comments first, at most ``max_reply_counts`` of them."""
+        listed = sorted(self._listed.pop(post_id, {}).items(), key=lambda kv: kv[1].created, reverse=True)
+        return {"replies": {key: r.replies for key, r in listed[: self.max_reply_counts]}} if listed else {}
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -64,16 +93,29 @@ class LinkedInConnector(ThreadedConnector):
                 yield post
 
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
+        known = getattr(self, "_known", {}).get(post.native_id, {})
+        listed: dict[str, Replied] = {}
         for raw in self._comments(post.native_id):
             comment = self._convert(raw, post.native_id)
             if comment is None:
                 continue
             yield comment
-            if int((raw.get("commentsSummary") or {}).get("totalFirstLevelComments") or 0) > 0:
-                for nested in self._comments(str(raw["commentUrn"])):
-                    reply = self._convert(nested, post.native_id)
-                    if reply is not None:
-                        yield reply
+            count = _reply_count(raw)
+            if count <= 0:
+                continue
+            key, created = _comment_key(raw), int(raw["created"]["time"])
+            if count <= known.get(key, 0):  # no reply since they were last listed
+                listed[key] = Replied(count, created)
+                continue
+            got = 0
+            for nested in self._comments(str(raw["commentUrn"])):
+                got += 1
+                reply = self._convert(nested, post.native_id)
+                if reply is not None:
+                    yield reply
+            listed[key] = Replied(got, created)  # what was listed: a reply that came meanwhile counts as seen
+        if hasattr(self, "_listed"):
+            self._listed[post.native_id] = listed
 
     def _comments(self, urn: str) -> Iterator[dict[str, Any]]:
         path = f"/rest/socialActions/{quote(urn, safe='')}/comments"
@@ -131,17 +173,40 @@ class LinkedInConnector(ThreadedConnector):
 
     @classmethod
     def minimum_for_account(cls, items: list[Post]) -> int:
-        """Post pages + per post its comment pages + per comment with replies their pages."""
+        """Post pages + per post its comment pages + per comment with replies among ``items`` their pages.
+
+        A reply's comment needs its own listing even when the comment itself is older than ``items``
+        (an incremental run's new reply to an old comment): LinkedIn lists replies only per comment.
+        """
         items = list(items)
-        n_posts, _, parent_of, others = roots_and_posts(items)
-        kids: dict[str, int] = {}
-        for item in others:
-            if item.parent_id:
-                kids[item.parent_id] = kids.get(item.parent_id, 0) + 1
+        n_posts, _, _, others = roots_and_posts(items)
+        comments: Counter[str] = Counter(p.parent_id for p in others if p.kind == "comment" and p.parent_id)
+        nested = {p.id for p in others if p.kind == "reply"}  # LinkedIn nests one level: no listing per reply
+        replies: Counter[str] = Counter(p.parent_id for p in others
+                                        if p.kind == "reply" and p.parent_id and p.parent_id not in nested)
         posts = [p.id for p in items if p.kind == "post"]
-        comments = [p.id for p in others if p.kind == "comment" and kids.get(p.id)]
-        return (pages(n_posts, cls.page_size) + sum(pages(kids.get(p, 0), cls.comment_page_size) for p in posts)
-                + sum(pages(kids[c], cls.comment_page_size) for c in comments))
+        return (pages(n_posts, cls.page_size) + sum(pages(comments[p], cls.comment_page_size) for p in posts)
+                + sum(pages(n, cls.comment_page_size) for n in replies.values()))
+
+
+def _reply_count(raw: dict[str, Any]) -> int:
+    """Replies the comments listing reports for a comment (0 when it says nothing usable)."""
+    try:
+        return int((raw.get("commentsSummary") or {}).get("totalFirstLevelComments") or 0)
+    except (TypeError, ValueError, AttributeError):
+        return 0
+
+
+def _comment_key(raw: dict[str, Any]) -> str:
+    """A comment's short id within its post (the numeric ``id``; the URN if there is none)."""
+    return str(raw.get("id") or raw["commentUrn"])
+
+
+def _reply_counts(value: Any) -> dict[str, int]:
+    """The reply counts a cursor kept for one post; anything malformed counts as 0 (its replies are listed)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
 
 
 def _from_ms(value: Any) -> str:

@@ -84,8 +84,12 @@ class WalkState:
         mark = entry.get("seen")
         return mark if _is_mark(mark) else None
 
-    def track(self, ref: PostRef, seen: Mark | None) -> None:
-        self.tracked[ref.native_id] = {"at": ref.created_at, "url": ref.url, "seen": seen}
+    def track(self, ref: PostRef, seen: Mark | None, extra: dict[str, Any] | None = None) -> None:
+        """Record a post's mark; ``extra`` (platform fields) replaces the previous extras, None keeps them."""
+        previous = self.tracked.get(ref.native_id) or {}
+        if extra is None:
+            extra = {k: v for k, v in previous.items() if k not in ("at", "url", "seen")}
+        self.tracked[ref.native_id] = {**extra, "at": ref.created_at, "url": ref.url, "seen": seen}
 
     def prune(self, oldest: str, keep: int) -> None:
         """Forget posts older than ``oldest`` and all but the ``keep`` newest."""
@@ -127,6 +131,10 @@ class ThreadedConnector(HttpConnector):
         if not hasattr(self, "_walked"):
             self._walked: set[str] = set()
         return self._walked
+
+    def tracked_extra(self, post_id: str) -> dict[str, Any] | None:
+        """Hook: platform fields to keep with a tracked post once all its comments were listed (None: none)."""
+        return None
 
     def prefetch_comments(self, posts: list[PostRef]) -> None:
         """Hook: fetch the comments of several tracked posts in one call, where the API allows it."""
@@ -201,6 +209,7 @@ class ThreadedConnector(HttpConnector):
             return
         seen = {ref.native_id: state.seen(ref.native_id) for ref in refs}
         newest = dict(seen)
+        failed = False
         try:
             for post_id, item in self.list_comments_batch(refs, seen):
                 native = native_id(item)
@@ -211,8 +220,10 @@ class ThreadedConnector(HttpConnector):
         except PayloadError as exc:
             self.skip(f"comments of post(s) {', '.join(r.native_id for r in refs)[:200]}", exc)
             newest = seen  # list them again next run rather than lose any
+            failed = True
         for ref in refs:
-            state.track(ref, newest[ref.native_id])
+            # A failed listing keeps the post's previous extras too, so what they vouch for is re-checked.
+            state.track(ref, newest[ref.native_id], None if failed else self.tracked_extra(ref.native_id) or {})
         self.cursor = state.dump()
 
     def list_comments_batch(self, posts: list[PostRef], seen: dict[str, Mark | None]) -> Iterator[tuple[str, Post]]:
