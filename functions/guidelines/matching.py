@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from functions.guidelines.normalize import Views, fold
@@ -22,6 +23,7 @@ from functions.guidelines.prefilter import (
     WORD_START,
     literal_word_key,
     required_literals,
+    term_key,
     trie_regex,
     word_key,
 )
@@ -101,6 +103,7 @@ class Document:
         return getattr(self.views, name)  # type: ignore[no-any-return]
 
 
+_NO_MATCHES: Iterator[re.Match[str]] = iter(())
 _SEP = r"[\s\-_.,:;'\"]+"
 _WILD = r"[\w'\-]*"
 
@@ -158,6 +161,11 @@ class Matcher:
     pattern_keys: frozenset[str] = frozenset()
     by_substring: tuple[tuple[int, tuple[str, ...]], ...] = ()
     always: tuple[int, ...] = ()
+    # Word-prefix keys of the terms, for scans cut short by a window: there a term may match the head of a
+    # longer word ("murder" in "murder|er"), which the whole-word ``keys`` would rule out.
+    cut_keys: frozenset[str] | None = None
+    # Patterns that need no per-post gate work: none, or only key-gated ones.
+    keyed_only: bool = True
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
@@ -175,6 +183,7 @@ class Matcher:
         self.pattern_keys = frozenset(index)
         self.by_substring = tuple(by_substring)
         self.always = tuple(always)
+        self.keyed_only = not self.always and not self.by_substring
 
     @classmethod
     def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
@@ -197,26 +206,40 @@ class Matcher:
             raise DetectorConfigError(f"{field}.window", "must be a positive integer (characters)")
         # The norm and deleet views are already lower case; only the original-case view needs no flag either.
         flags = 0
-        term_regex, keys, raw = _compile_terms(terms, view, flags)
-        return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view))
+        term_regex, keys, raw, cut_keys = _compile_terms(terms, view, flags)
+        return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view),
+                   cut_keys=cut_keys)
 
     def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> Iterator[re.Match[str]]:
         """Matches in the view (terms first), lazily, skipping scans the prefilters rule out."""
-        text = doc.view(self.view)
-        end = len(text) if hi is None else hi
-        if self.terms is not None and (self.keys is None or not self.keys.isdisjoint(doc.keys)
-                                       or any(r in text for r in self.raw)):
-            yield from self.terms.finditer(text, lo, end)
-        if not self.patterns:
-            return
+        text = doc.views.norm if self.view == "norm" else doc.view(self.view)
+        size = len(text)
+        end = size if hi is None else hi
+        scans: list[Iterator[re.Match[str]]] = []
+        if self.terms is not None:
+            keys = self.cut_keys if end < size else self.keys
+            if keys is None or not keys.isdisjoint(doc.keys) or (self.raw and any(r in text for r in self.raw)):
+                scans.append(self.terms.finditer(text, lo, end))
+        if self.patterns:
+            if self.keyed_only:
+                opened = self.pattern_keys & doc.keys
+                if opened:
+                    todo = {n for key in opened for n in self.by_key[key]}
+                    scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in sorted(todo))
+            else:
+                scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in self._open_patterns(doc, text))
+        if not scans:
+            return _NO_MATCHES
+        return scans[0] if len(scans) == 1 else chain.from_iterable(scans)
+
+    def _open_patterns(self, doc: Document, text: str) -> list[int]:
         todo = set(self.always)
         for key in self.pattern_keys & doc.keys:
             todo.update(self.by_key[key])
         for number, substrings in self.by_substring:
             if number not in todo and any(g in text for g in substrings):
                 todo.add(number)
-        for number in sorted(todo):
-            yield from self.patterns[number][0].finditer(text, lo, end)
+        return sorted(todo)
 
     def gate(self) -> Gate:
         """One prefilter for the whole matcher (keys, substrings), or None when some part cannot be gated."""
@@ -246,23 +269,27 @@ class Matcher:
 
 
 def _compile_terms(terms: list[str], view: str, flags: int
-                   ) -> tuple[re.Pattern[str] | None, frozenset[str] | None, tuple[str, ...]]:
+                   ) -> tuple[re.Pattern[str] | None, frozenset[str] | None, tuple[str, ...], frozenset[str] | None]:
+    """The terms' trie regex, whole-word keys, unkeyable raw terms, and prefix keys for window-cut scans."""
     if not terms:
-        return None, None, ()
+        return None, None, (), None
     regex = re.compile(r"(?<![\w])" + trie_regex(term_atoms(t) for t in terms) + r"(?![\w])", flags)
     if view != "norm":
-        return regex, None, ()
+        return regex, None, (), None
     keys: set[str] = set()
+    cut_keys: set[str] = set()
     raw: list[str] = []
     for term in terms:
-        key = word_key(fold(term.strip()))
+        folded = fold(term.strip())
+        key = word_key(folded)
         if key is not None:
             keys.add(key)
+            cut_keys.add(term_key(folded) or key)
         elif re.search(r"[a-z0-9]", fold(term)):
-            return regex, None, ()  # a short wildcard stem: cannot be keyed, always scan
+            return regex, None, (), None  # a short wildcard stem: cannot be keyed, always scan
         else:
-            raw.append(fold(term.strip()).rstrip("*"))
-    return regex, frozenset(keys), tuple(raw)
+            raw.append(folded.rstrip("*"))
+    return regex, frozenset(keys), tuple(raw), frozenset(cut_keys)
 
 
 def _compile_patterns(patterns: list[str], field: str, flags: int, view: str
