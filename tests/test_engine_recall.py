@@ -52,6 +52,11 @@ FOUND = [
     ("confidential-information", "Screenshot from the ops chat: 'Do not tell learners the accreditation lapsed.'"),
     ("commercial-solicitation", "Verkaufe Blutdruckmessgerät, neuwertig, bei Interesse PN."),
     ("profanity", "Que porra é essa, o vídeo travou de novo."),
+    ("threat", "Sabes lo que les pasa a los que hablan demasiado, doctora."),
+    ("threat", "If I ever see that dean in the lobby, he's going to need a dentist."),
+    ("financial-disclosure", "I co-founded the company that makes CardioLink, but it is the best monitor."),
+    ("defamation", "Dr. Stroud passes off his fellows' papers as his own work."),
+    ("harassment", "The host dresses like a clown at a funeral lol, and the presenter sounds like a broken kazoo."),
 ]
 
 # Clean posts that share the new cues with the violations above.
@@ -120,6 +125,13 @@ CLEAN = [
     'Verkaufe meine Zeit lieber an Fortbildungen wie diese, super Kurs!',
     'She posted the full transcript of her own keynote on her blog, nice.',
     'The board session minutes are published on the society site every month.',
+    "You know what happens to people who skip the pretest? They miss the CME credit, lol.",
+    "If I ever run into Dr. Patel at the conference, I'll need to thank her for this course.",
+    "I co-founded our journal club in 2019 and it's the best hour of my week.",
+    "No cameras are allowed in the OR during the live surgery session, please respect that.",
+    "Mr. Grey, 58 years old, in bed 3 is a simulated patient for today's workshop.",
+    "The clinic's home is 12 Main Street now; they moved last month.",
+    "The old fossil record of antibiotic resistance genes was a fun aside in the talk.",
     # A second stress round (investor, speaker programs, thanks + dinner, minutes attached, ...).
     'Our speaker programs for residents are the best in the region; apply by Friday.',
     'The PR package for the conference press team went out today, thanks to everyone.',
