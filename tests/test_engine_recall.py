@@ -185,12 +185,13 @@ def test_near_miss_clean_post_is_not_flagged(text: str) -> None:
     assert categories(text) == set(), text
 
 
-FRESH_SETS = [("engine_recall", 0.90), ("engine_recall2", 0.85), ("engine_recall3", 0.85), ("engine_recall4", 0.85)]
+FRESH_SETS = [("engine_recall", 0.90), ("engine_recall2", 0.85), ("engine_recall3", 0.85), ("engine_recall4", 0.85),
+              ("engine_recall5", 0.85)]
 
 
 @pytest.mark.parametrize(("name", "f1_floor"), FRESH_SETS)
 def test_fresh_recall_sets_hold(name: str, f1_floor: float) -> None:
-    """First measured F1: recall 0.682 (before tuning); after tuning, recall2 0.870, recall3 0.698, recall4 0.698."""
+    """First measured F1: recall .682 (before tuning); after: recall2 .870, recall3 .698, recall4 .698, recall5 .682."""
     with open(FIXTURES / f"{name}.jsonl", encoding="utf-8") as handle:
         posts = list(read_posts(handle))
     with open(FIXTURES / f"{name}_labels.jsonl", encoding="utf-8") as handle:
