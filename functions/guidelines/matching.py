@@ -21,7 +21,9 @@ from functions.guidelines.normalize import Views, fold
 from functions.guidelines.prefilter import (
     PLACEHOLDER,
     WORD_START,
+    literal_trie,
     literal_word_key,
+    required_literal_sets,
     required_literals,
     term_key,
     trie_regex,
@@ -33,6 +35,7 @@ from functions.guidelines.prefilter import (
 Gate = tuple[frozenset[str], tuple[str, ...]] | None
 
 Hit = tuple[int, int, float]
+Check = tuple[frozenset[str], "re.Pattern[str] | None"]
 # norm: folded text; deleet: norm with leetspeak undone; plain: original case; thread: the author's own parent post
 VIEWS = ("norm", "deleet", "plain", "thread")
 
@@ -159,17 +162,21 @@ class Matcher:
     # Index of the patterns by gate: which to scan for the word keys a post has, which need a substring test.
     by_key: dict[str, tuple[int, ...]] = field(default_factory=dict)
     pattern_keys: frozenset[str] = frozenset()
-    by_substring: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    by_substring: tuple[tuple[int, re.Pattern[str]], ...] = ()  # one literal trie per pattern: a C-level test
     always: tuple[int, ...] = ()
     # Word-prefix keys of the terms, for scans cut short by a window: there a term may match the head of a
     # longer word ("murder" in "murder|er"), which the whole-word ``keys`` would rule out.
     cut_keys: frozenset[str] | None = None
     # Patterns that need no per-post gate work: none, or only key-gated ones.
     keyed_only: bool = True
+    raw_trie: re.Pattern[str] | None = None  # ``raw`` as one literal trie
+    # Per pattern number: every requirement of the pattern as (word keys, literal trie); all must pass before
+    # a scan (the gate above opens on one requirement only, often a common word).
+    checks: dict[int, tuple[Check, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
-        by_substring: list[tuple[int, tuple[str, ...]]] = []
+        by_substring: list[tuple[int, re.Pattern[str]]] = []
         always: list[int] = []
         for number, (_regex, gate) in enumerate(self.patterns):
             if gate is None:
@@ -178,12 +185,13 @@ class Matcher:
             for key in gate[0]:
                 index.setdefault(key, []).append(number)
             if gate[1]:
-                by_substring.append((number, gate[1]))
+                by_substring.append((number, literal_trie(gate[1])))
         self.by_key = {key: tuple(numbers) for key, numbers in index.items()}
         self.pattern_keys = frozenset(index)
         self.by_substring = tuple(by_substring)
         self.always = tuple(always)
         self.keyed_only = not self.always and not self.by_substring
+        self.raw_trie = literal_trie(self.raw) if self.raw else None
 
     @classmethod
     def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
@@ -207,8 +215,9 @@ class Matcher:
         # The norm and deleet views are already lower case; only the original-case view needs no flag either.
         flags = 0
         term_regex, keys, raw, cut_keys = _compile_terms(terms, view, flags)
+        checks = {n: c for n, c in enumerate(_checks(p, view) for p in patterns) if c}
         return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view),
-                   cut_keys=cut_keys)
+                   cut_keys=cut_keys, checks=checks)
 
     def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> Iterator[re.Match[str]]:
         """Matches in the view (terms first), lazily, skipping scans the prefilters rule out."""
@@ -218,16 +227,18 @@ class Matcher:
         scans: list[Iterator[re.Match[str]]] = []
         if self.terms is not None:
             keys = self.cut_keys if end < size else self.keys
-            if keys is None or not keys.isdisjoint(doc.keys) or (self.raw and any(r in text for r in self.raw)):
+            if keys is None or not keys.isdisjoint(doc.keys) or (self.raw_trie and self.raw_trie.search(text)):
                 scans.append(self.terms.finditer(text, lo, end))
         if self.patterns:
             if self.keyed_only:
                 opened = self.pattern_keys & doc.keys
                 if opened:
                     todo = {n for key in opened for n in self.by_key[key]}
-                    scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in sorted(todo))
+                    scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in sorted(todo)
+                                 if n not in self.checks or _passes(self.checks[n], doc.keys, text))
             else:
-                scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in self._open_patterns(doc, text))
+                scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in self._open_patterns(doc, text)
+                             if n not in self.checks or _passes(self.checks[n], doc.keys, text))
         if not scans:
             return _NO_MATCHES
         return scans[0] if len(scans) == 1 else chain.from_iterable(scans)
@@ -236,8 +247,8 @@ class Matcher:
         todo = set(self.always)
         for key in self.pattern_keys & doc.keys:
             todo.update(self.by_key[key])
-        for number, substrings in self.by_substring:
-            if number not in todo and any(g in text for g in substrings):
+        for number, trie in self.by_substring:
+            if number not in todo and trie.search(text):
                 todo.add(number)
         return sorted(todo)
 
@@ -290,6 +301,27 @@ def _compile_terms(terms: list[str], view: str, flags: int
         else:
             raw.append(folded.rstrip("*"))
     return regex, frozenset(keys), tuple(raw), frozenset(cut_keys)
+
+
+def _passes(checks: tuple[Check, ...], keys: frozenset[str], text: str) -> bool:
+    """Whether a post meets every requirement of a pattern (a word key or a literal of each)."""
+    for words, trie in checks:  # noqa: SIM110  (a loop: all() over a generator is slower on this hot path)
+        if words.isdisjoint(keys) and (trie is None or trie.search(text) is None):
+            return False
+    return True
+
+
+def _checks(pattern: str, view: str) -> tuple[Check, ...]:
+    """Every requirement of a norm-view pattern as a check; none where case folding inside it could fool one."""
+    if view != "norm" or "(?i" in pattern or "(?a" in pattern:
+        return ()
+    marked = _MACRO_REF.sub(lambda m: re.escape(PLACEHOLDER.format(m.group(1))), pattern)
+    checks: list[Check] = []
+    for needed in required_literal_sets(marked, 0, MACRO_GATES):
+        gate = _gate(needed, view)
+        if gate is not None:
+            checks.append((gate[0], literal_trie(gate[1]) if gate[1] else None))
+    return tuple(checks)
 
 
 def _compile_patterns(patterns: list[str], field: str, flags: int, view: str

@@ -171,6 +171,23 @@ def required_literals(pattern: str, flags: int = 0, macro_gates: dict[str, set[s
     found = _sequence(list(parsed), False)
     if found is None:
         return None
+    return _usable(found, macro_gates)
+
+
+def required_literal_sets(pattern: str, flags: int = 0, macro_gates: dict[str, set[str]] | None = None
+                          ) -> list[set[str]]:
+    """All the requirements of ``pattern`` (each as :func:`required_literals` gives its best one): a match
+    holds one string of every set, so a post must pass every set's test."""
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except re.error:
+        return []
+    found = (_usable(clause, macro_gates) for clause in _requirements(list(parsed), False))
+    return [clause for clause in found if clause]
+
+
+def _usable(found: set[str], macro_gates: dict[str, set[str]] | None) -> set[str] | None:
+    """A requirement with macro placeholders resolved, or None when it is too weak or unknown to test."""
     result: set[str] = set()
     for literal in found:
         bare = literal.lstrip(WORD_START)
@@ -238,6 +255,14 @@ def _ends_in_space(items: list) -> bool:
 
 
 def _sequence(items: list, boundary: bool) -> set[str] | None:
+    candidates = _requirements(items, boundary)
+    if not candidates:
+        return None
+    return max(candidates, key=_rank)
+
+
+def _requirements(items: list, boundary: bool) -> list[set[str]]:
+    """Every requirement of a sequence: one set per item, each a set of strings one of which every match holds."""
     candidates: list[set[str]] = []
     run: list[str] = []
     run_start = False
@@ -267,9 +292,7 @@ def _sequence(items: list, boundary: bool) -> set[str] | None:
         boundary = _is_space(name, arg) or _repeat_keeps_boundary(name, arg, boundary)
     if run:
         candidates.append({(WORD_START if run_start else "") + "".join(run)})
-    if not candidates:
-        return None
-    return max(candidates, key=_rank)
+    return candidates
 
 
 def _rank(strings: set[str]) -> tuple[int, int, int]:
