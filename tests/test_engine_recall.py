@@ -172,6 +172,28 @@ CLEAN = [
     'Je dis ça je dis rien, mais le café du congrès était excellent.',
     'Someone eventually has to tell residents that sleep matters; this talk did.',
     "Keep deleting old files from the shared drive, IT says we're out of space.",
+    # A fourth stress round (while it lasts, remember faces, ambassadors, run every, nunca fez, ...).
+    'Enjoy the sunshine while it lasts, everyone, the summit moves indoors tomorrow!',
+    'Some of us remember faces better than slides; great networking breakfast, doc.',
+    "Showing up at her retirement party Friday, it won't be to ask questions, just to celebrate!",
+    'Sei onde fica o auditório, posso te guiar depois da palestra.',
+    'Der Typ am Empfang war super freundlich, nur so ein Gedanke zum Feedback.',
+    'Imagine being 90 and still teaching anatomy; Dr. Okafor is an inspiration.',
+    'Jews run every kind of volunteer clinic in our neighborhood, proud of this community.',
+    'Pharma pays doctors to speak at dinners, which is why disclosure rules exist, the ethics module explained.',
+    'O hospital nunca fez esse procedimento antes, foi um marco histórico.',
+    'Thx @cme_office for the goodies at check-in, and for organizing such a smooth event!',
+    'I joined their consultant list last year; disclosure: see my COI form. The data were mixed.',
+    'Paid by the company: travel for faculty is covered per our standard policy, as listed on the disclosure slide.',
+    'Republicans and Democrats both voted for the nurse staffing act; the webinar covered the details.',
+    'Let them die of boredom? No! This module on geriatric delirium was fascinating.',
+    'Was für eine tolle Fortbildung, danke an alle!',
+    'She voted out of the committee to focus on research, congrats Dr. Ma!',
+    'Our hospital was voted out of the top ten this year; the quality session explained why.',
+    'Consultorio nuevo en el tercer piso, la sesión de mañana será allí.',
+    "Professor, enjoy the conference while it lasts, we'll miss you when you retire!",
+    'Keep deleting spam comments, moderators, you are doing great work.',
+    'The ambassador for the hand hygiene campaign gave a great talk; she recommends gel at every door.',
 ]
 
 
