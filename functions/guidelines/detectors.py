@@ -182,7 +182,9 @@ class ObfuscatedTerms(Detector):
             for found in self.regex.finditer(text):
                 if not self._vetoed(doc, *found.span()):
                     return found.start(), found.end(), self.confidence
-        if _HAS_MASK.search(text):
+        if doc.masked is None:
+            doc.masked = _HAS_MASK.search(text) is not None
+        if doc.masked:
             for token in _MASKED_TOKEN.finditer(text):
                 if self._masked_word_matches(token.group().rstrip("!?")) and not self._vetoed(doc, *token.span()):
                     return token.start(), token.end(), self.confidence * 0.95

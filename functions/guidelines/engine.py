@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.guidelines.detectors import Document
-from functions.guidelines.matching import Gate
+from functions.guidelines.matching import KNOWN_KEYS, Gate
 from functions.guidelines.normalize import Views, fold, views_of
 from functions.guidelines.policy import Policy, Rule, load_policy
-from functions.guidelines.prefilter import token_keys
+from functions.guidelines.prefilter import Substrings, token_keys
 from functions.model import SEVERITY_RANK, Finding, Post, finding_id_for
 
 EXCERPT_CHARS = 240
@@ -51,6 +51,7 @@ class Engine:
         # A rule whose detector gives a cheap gate is skipped without a call when the post cannot match.
         self._plan = [(rule, rule.detector.gate()) for rule in self.rules]
         self._gates = _GateIndex([gate for _rule, gate in self._plan])
+        KNOWN_KEYS.update(self._gates.keys)
         self._allow = _allow_regex(policy.allow_terms, policy.allow_domains)
         self.extra: list[Any] = []
         if any(config.get("enabled") for config in policy.evaluators.values()):
@@ -83,11 +84,12 @@ class Engine:
         if self._allow is not None:
             views = _blank_allowed(views, self._allow)
         thread = fold(thread_text) if thread_text else ""
-        return Document(text, views, is_org, kind, has_parent, thread, token_keys(views.norm))
+        keys = token_keys(views.norm)
+        return Document(text, views, is_org, kind, has_parent, thread, keys, live_keys=keys.intersection(KNOWN_KEYS))
 
     def _local(self, doc: Document) -> list[Verdict]:
         found: dict[str, Verdict] = {}
-        for number in self._gates.open_for(doc.keys, doc.views.norm):
+        for number in self._gates.open_for(doc.live_keys or doc.keys, doc.views.norm):
             rule = self.rules[number]
             if rule.category in found or not _applies(rule.when, doc):
                 continue
@@ -143,13 +145,12 @@ class Engine:
 class _GateIndex:
     """The rules' gates inverted: from a post's word keys and substrings to the rules it can match.
 
-    One set intersection and one pass over the distinct substrings per post, instead of a key test
-    and a substring loop per rule (the gates are shared by many rules: digits, domains, symbols).
+    One set intersection per post, then one substring test for each rule with substrings that no key opened.
     """
 
     def __init__(self, gates: list[Gate]):
         by_key: dict[str, list[int]] = {}
-        by_text: dict[str, list[int]] = {}
+        by_text: list[tuple[int, Substrings]] = []
         always: list[int] = []
         for number, gate in enumerate(gates):
             if gate is None:
@@ -157,11 +158,11 @@ class _GateIndex:
                 continue
             for key in gate[0]:
                 by_key.setdefault(key, []).append(number)
-            for needle in gate[1]:
-                by_text.setdefault(needle, []).append(number)
+            if gate[1]:
+                by_text.append((number, Substrings(gate[1])))
         self.keys = frozenset(by_key)
         self.by_key = {key: tuple(numbers) for key, numbers in by_key.items()}
-        self.by_text = tuple((needle, tuple(numbers)) for needle, numbers in by_text.items())
+        self.by_text = tuple(by_text)
         self.always = tuple(always)
 
     def open_for(self, keys: frozenset[str], text: str) -> list[int]:
@@ -169,9 +170,9 @@ class _GateIndex:
         todo = set(self.always)
         for key in self.keys & keys:
             todo.update(self.by_key[key])
-        for needle, numbers in self.by_text:
-            if needle in text:
-                todo.update(numbers)
+        for number, test in self.by_text:
+            if number not in todo and test.found(text):
+                todo.add(number)
         return sorted(todo)
 
 

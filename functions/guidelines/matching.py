@@ -21,7 +21,7 @@ from functions.guidelines.normalize import Views, fold
 from functions.guidelines.prefilter import (
     PLACEHOLDER,
     WORD_START,
-    literal_trie,
+    Substrings,
     literal_word_key,
     required_literal_sets,
     required_literals,
@@ -35,7 +35,7 @@ from functions.guidelines.prefilter import (
 Gate = tuple[frozenset[str], tuple[str, ...]] | None
 
 Hit = tuple[int, int, float]
-Check = tuple[frozenset[str], "re.Pattern[str] | None"]
+Check = tuple[frozenset[str], "Substrings | None"]
 # norm: folded text; deleet: norm with leetspeak undone; plain: original case; thread: the author's own parent post
 VIEWS = ("norm", "deleet", "plain", "thread")
 
@@ -65,6 +65,9 @@ MACROS: dict[str, str] = {
     r"|president|owner|founder|speaker|presenter|author|editor|company|hospital|department|organization|society"
     r"|board|committee|faculty|manager|provider|vendor|sponsor|lab|clinic|firm|keynote|moderator|panelist|host)\b)",
 }
+# Every word key some Matcher (or the engine's gate index) tests. A post's keys cut down to these give the same
+# answer to every key test, and the tests then walk a few dozen keys instead of every word prefix of the post.
+KNOWN_KEYS: set[str] = set()
 _MACRO_REF = re.compile(r"\{@(\w+)\}")
 _DIGITS = set("0123456789")
 # Strings one of which every match of a macro contains (prefilter); a macro without an entry cannot gate.
@@ -98,6 +101,8 @@ class Document:
     keys: frozenset[str]
     spaced: list[tuple[int, int, str]] | None = None
     deleet_keys: frozenset[str] | None = None  # word keys of the deleet view (elongation-aware), built on demand
+    masked: bool | None = None  # whether the deleet view holds a masked word (f*ck), found on demand
+    live_keys: frozenset[str] | None = None  # ``keys`` & KNOWN_KEYS, the keys any gate tests (None: use keys)
 
     def view(self, name: str) -> str:
         """The named view of the text."""
@@ -162,21 +167,21 @@ class Matcher:
     # Index of the patterns by gate: which to scan for the word keys a post has, which need a substring test.
     by_key: dict[str, tuple[int, ...]] = field(default_factory=dict)
     pattern_keys: frozenset[str] = frozenset()
-    by_substring: tuple[tuple[int, re.Pattern[str]], ...] = ()  # one literal trie per pattern: a C-level test
+    by_substring: tuple[tuple[int, Substrings], ...] = ()
     always: tuple[int, ...] = ()
     # Word-prefix keys of the terms, for scans cut short by a window: there a term may match the head of a
     # longer word ("murder" in "murder|er"), which the whole-word ``keys`` would rule out.
     cut_keys: frozenset[str] | None = None
     # Patterns that need no per-post gate work: none, or only key-gated ones.
     keyed_only: bool = True
-    raw_trie: re.Pattern[str] | None = None  # ``raw`` as one literal trie
+    raw_test: Substrings | None = None  # the ``raw`` terms as one substring test
     # Per pattern number: every requirement of the pattern as (word keys, literal trie); all must pass before
     # a scan (the gate above opens on one requirement only, often a common word).
     checks: dict[int, tuple[Check, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
-        by_substring: list[tuple[int, re.Pattern[str]]] = []
+        by_substring: list[tuple[int, Substrings]] = []
         always: list[int] = []
         for number, (_regex, gate) in enumerate(self.patterns):
             if gate is None:
@@ -185,13 +190,17 @@ class Matcher:
             for key in gate[0]:
                 index.setdefault(key, []).append(number)
             if gate[1]:
-                by_substring.append((number, literal_trie(gate[1])))
+                by_substring.append((number, Substrings(gate[1])))
         self.by_key = {key: tuple(numbers) for key, numbers in index.items()}
         self.pattern_keys = frozenset(index)
         self.by_substring = tuple(by_substring)
         self.always = tuple(always)
         self.keyed_only = not self.always and not self.by_substring
-        self.raw_trie = literal_trie(self.raw) if self.raw else None
+        KNOWN_KEYS.update(self.pattern_keys, self.keys or (), self.cut_keys or ())
+        for checks in self.checks.values():
+            for words, _test in checks:
+                KNOWN_KEYS.update(words)
+        self.raw_test = Substrings(self.raw) if self.raw else None
 
     @classmethod
     def build(cls, spec: Any, field: str, *, default_view: str = "norm", extra_terms: list[str] | None = None
@@ -225,30 +234,31 @@ class Matcher:
         size = len(text)
         end = size if hi is None else hi
         scans: list[Iterator[re.Match[str]]] = []
+        live = doc.live_keys if doc.live_keys is not None else doc.keys
         if self.terms is not None:
             keys = self.cut_keys if end < size else self.keys
-            if keys is None or not keys.isdisjoint(doc.keys) or (self.raw_trie and self.raw_trie.search(text)):
+            if keys is None or not keys.isdisjoint(live) or (self.raw_test and self.raw_test.found(text)):
                 scans.append(self.terms.finditer(text, lo, end))
         if self.patterns:
             if self.keyed_only:
-                opened = self.pattern_keys & doc.keys
+                opened = self.pattern_keys & live
                 if opened:
                     todo = {n for key in opened for n in self.by_key[key]}
                     scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in sorted(todo)
-                                 if n not in self.checks or _passes(self.checks[n], doc.keys, text))
+                                 if n not in self.checks or _passes(self.checks[n], live, text))
             else:
-                scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in self._open_patterns(doc, text)
-                             if n not in self.checks or _passes(self.checks[n], doc.keys, text))
+                scans.extend(self.patterns[n][0].finditer(text, lo, end) for n in self._open_patterns(live, text)
+                             if n not in self.checks or _passes(self.checks[n], live, text))
         if not scans:
             return _NO_MATCHES
         return scans[0] if len(scans) == 1 else chain.from_iterable(scans)
 
-    def _open_patterns(self, doc: Document, text: str) -> list[int]:
+    def _open_patterns(self, keys: frozenset[str], text: str) -> list[int]:
         todo = set(self.always)
-        for key in self.pattern_keys & doc.keys:
+        for key in self.pattern_keys & keys:
             todo.update(self.by_key[key])
-        for number, trie in self.by_substring:
-            if number not in todo and trie.search(text):
+        for number, test in self.by_substring:
+            if number not in todo and test.found(text):
                 todo.add(number)
         return sorted(todo)
 
@@ -305,8 +315,8 @@ def _compile_terms(terms: list[str], view: str, flags: int
 
 def _passes(checks: tuple[Check, ...], keys: frozenset[str], text: str) -> bool:
     """Whether a post meets every requirement of a pattern (a word key or a literal of each)."""
-    for words, trie in checks:  # noqa: SIM110  (a loop: all() over a generator is slower on this hot path)
-        if words.isdisjoint(keys) and (trie is None or trie.search(text) is None):
+    for words, test in checks:  # noqa: SIM110  (a loop: all() over a generator is slower on this hot path)
+        if words.isdisjoint(keys) and (test is None or not test.found(text)):
             return False
     return True
 
@@ -320,7 +330,7 @@ def _checks(pattern: str, view: str) -> tuple[Check, ...]:
     for needed in required_literal_sets(marked, 0, MACRO_GATES):
         gate = _gate(needed, view)
         if gate is not None:
-            checks.append((gate[0], literal_trie(gate[1]) if gate[1] else None))
+            checks.append((gate[0], Substrings(gate[1]) if gate[1] else None))
     return tuple(checks)
 
 
