@@ -75,15 +75,16 @@ def test_comprehend_finds_a_veiled_threat_the_local_rules_miss(tmp_path: Path, c
 
 def test_comprehend_pii_secret_becomes_confidential_information(tmp_path: Path, comprehend) -> None:
     client, stubber = comprehend
-    text = "the shared account is research and the pass phrase goes hunter2hunter2 ok"
-    start = text.index("hunter2hunter2")
+    text = "kiosk on floor 3 opens with tulipmoonbeam1987 fyi"
+    start = text.index("tulipmoonbeam1987")
     stubber.add_response("detect_toxic_content", toxic_response(), {"TextSegments": ANY, "LanguageCode": "en"})
     stubber.add_response("detect_pii_entities", {"Entities": [
-        {"Score": 0.999, "Type": "PASSWORD", "BeginOffset": start, "EndOffset": start + 14},
+        {"Score": 0.999, "Type": "PASSWORD", "BeginOffset": start, "EndOffset": start + 17},
     ]}, {"Text": text, "LanguageCode": "en"})
     engine = load_engine(policy(tmp_path, "  comprehend: {enabled: true}\n"), clients={"comprehend": client})
+    assert load_engine().evaluate(post(text)) == []  # the local rules alone miss this one
     (verdict,) = engine.evaluate(post(text))
-    assert verdict.category == "confidential-information" and verdict.evidence == "hunter2hunter2"
+    assert verdict.category == "confidential-information" and verdict.evidence == "tulipmoonbeam1987"
 
 
 def test_budget_exhaustion_stops_calls_and_keeps_local_verdicts(tmp_path: Path, comprehend) -> None:
