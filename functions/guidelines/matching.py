@@ -19,7 +19,9 @@ from typing import Any
 
 from functions.guidelines.normalize import Views, fold
 from functions.guidelines.prefilter import (
+    KEY_LEN,
     PLACEHOLDER,
+    TOKEN_RE,
     WORD_START,
     Substrings,
     literal_word_key,
@@ -178,6 +180,9 @@ class Matcher:
     # Per pattern number: every requirement of the pattern as (word keys, literal trie); all must pass before
     # a scan (the gate above opens on one requirement only, often a common word).
     checks: dict[int, tuple[Check, ...]] = field(default_factory=dict)
+    # By term key: the word keys of each term with that key (whole words, a ``*`` stem's prefix). A full scan
+    # is needed only when some term has all of them, not just its rarest one.
+    term_words: dict[str, tuple[frozenset[str], ...]] | None = None
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
@@ -197,6 +202,9 @@ class Matcher:
         self.always = tuple(always)
         self.keyed_only = not self.always and not self.by_substring
         KNOWN_KEYS.update(self.pattern_keys, self.keys or (), self.cut_keys or ())
+        for word_sets in (self.term_words or {}).values():
+            for words in word_sets:
+                KNOWN_KEYS.update(words)
         for checks in self.checks.values():
             for words, _test in checks:
                 KNOWN_KEYS.update(words)
@@ -223,10 +231,10 @@ class Matcher:
             raise DetectorConfigError(f"{field}.window", "must be a positive integer (characters)")
         # The norm and deleet views are already lower case; only the original-case view needs no flag either.
         flags = 0
-        term_regex, keys, raw, cut_keys = _compile_terms(terms, view, flags)
+        term_regex, keys, raw, cut_keys, term_words = _compile_terms(terms, view, flags)
         checks = {n: c for n, c in enumerate(_checks(p, view) for p in patterns) if c}
         return cls(view, window, term_regex, keys, raw, _compile_patterns(patterns, field, flags, view),
-                   cut_keys=cut_keys, checks=checks)
+                   cut_keys=cut_keys, checks=checks, term_words=term_words)
 
     def candidates(self, doc: Document, lo: int = 0, hi: int | None = None) -> Iterator[re.Match[str]]:
         """Matches in the view (terms first), lazily, skipping scans the prefilters rule out."""
@@ -236,8 +244,11 @@ class Matcher:
         scans: list[Iterator[re.Match[str]]] = []
         live = doc.live_keys if doc.live_keys is not None else doc.keys
         if self.terms is not None:
-            keys = self.cut_keys if end < size else self.keys
-            if keys is None or not keys.isdisjoint(live) or (self.raw_test and self.raw_test.found(text)):
+            if end < size:
+                keyed = self.cut_keys is None or not self.cut_keys.isdisjoint(live)
+            else:
+                keyed = self.keys is None or self._some_term_whole(live)
+            if keyed or (self.raw_test and self.raw_test.found(text)):
                 scans.append(self.terms.finditer(text, lo, end))
         if self.patterns:
             if self.keyed_only:
@@ -252,6 +263,15 @@ class Matcher:
         if not scans:
             return _NO_MATCHES
         return scans[0] if len(scans) == 1 else chain.from_iterable(scans)
+
+    def _some_term_whole(self, live: frozenset[str]) -> bool:
+        """Whether every word of some keyed term is among the post's keys (full-text scans only)."""
+        assert self.keys is not None and self.term_words is not None
+        for key in self.keys.intersection(live):
+            for words in self.term_words[key]:
+                if words.issubset(live):
+                    return True
+        return False
 
     def _open_patterns(self, keys: frozenset[str], text: str) -> list[int]:
         todo = set(self.always)
@@ -289,28 +309,48 @@ class Matcher:
         return first.span() if first is not None else None
 
 
-def _compile_terms(terms: list[str], view: str, flags: int
-                   ) -> tuple[re.Pattern[str] | None, frozenset[str] | None, tuple[str, ...], frozenset[str] | None]:
-    """The terms' trie regex, whole-word keys, unkeyable raw terms, and prefix keys for window-cut scans."""
+_Terms = tuple[re.Pattern[str] | None, frozenset[str] | None, tuple[str, ...], frozenset[str] | None,
+               dict[str, tuple[frozenset[str], ...]] | None]
+
+
+def _compile_terms(terms: list[str], view: str, flags: int) -> _Terms:
+    """The terms' trie regex, whole-word keys, unkeyable raw terms, prefix keys for window-cut scans, and
+    each key's terms as the sets of word keys they need."""
     if not terms:
-        return None, None, (), None
+        return None, None, (), None, None
     regex = re.compile(r"(?<![\w])" + trie_regex(term_atoms(t) for t in terms) + r"(?![\w])", flags)
     if view != "norm":
-        return regex, None, (), None
+        return regex, None, (), None, None
     keys: set[str] = set()
     cut_keys: set[str] = set()
     raw: list[str] = []
+    words: dict[str, list[frozenset[str]]] = {}
     for term in terms:
         folded = fold(term.strip())
         key = word_key(folded)
         if key is not None:
             keys.add(key)
             cut_keys.add(term_key(folded) or key)
+            words.setdefault(key, []).append(_term_words(folded) | {key})
         elif re.search(r"[a-z0-9]", fold(term)):
-            return regex, None, (), None  # a short wildcard stem: cannot be keyed, always scan
+            return regex, None, (), None, None  # a short wildcard stem: cannot be keyed, always scan
         else:
             raw.append(folded.rstrip("*"))
-    return regex, frozenset(keys), tuple(raw), frozenset(cut_keys)
+    return regex, frozenset(keys), tuple(raw), frozenset(cut_keys), {k: tuple(v) for k, v in words.items()}
+
+
+def _term_words(folded_term: str) -> frozenset[str]:
+    """Word keys every post a term matches holds: each of its words whole, a ``*`` stem's first 2-4 letters."""
+    tokens = TOKEN_RE.findall(folded_term.rstrip("*"))
+    wild = folded_term.endswith("*")
+    needed = set()
+    for number, token in enumerate(tokens):
+        if wild and number == len(tokens) - 1:
+            if len(token) >= 2:
+                needed.add(token[:KEY_LEN])
+        else:
+            needed.add(token)
+    return frozenset(needed)
 
 
 def _passes(checks: tuple[Check, ...], keys: frozenset[str], text: str) -> bool:
