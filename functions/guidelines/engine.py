@@ -53,6 +53,8 @@ class Engine:
         self._gates = _GateIndex([gate for _rule, gate in self._plan])
         KNOWN_KEYS.update(self._gates.keys)
         self._allow = _allow_regex(policy.allow_terms, policy.allow_domains)
+        # Per rule, what the hot loop needs without attribute look-ups: category, conditions (None: none), find.
+        self._steps = [(rule.category, rule.when or None, rule.detector.find) for rule in self.rules]
         self.extra: list[Any] = []
         if any(config.get("enabled") for config in policy.evaluators.values()):
             from functions.guidelines.evaluators import build_evaluators
@@ -89,13 +91,14 @@ class Engine:
 
     def _local(self, doc: Document) -> list[Verdict]:
         found: dict[str, Verdict] = {}
+        steps = self._steps
         for number in self._gates.open_for(doc.live_keys or doc.keys, doc.views.norm):
-            rule = self.rules[number]
-            if rule.category in found or not _applies(rule.when, doc):
+            category, when, find = steps[number]
+            if category in found or (when is not None and not _applies(when, doc)):
                 continue
-            hit = rule.detector.find(doc)
+            hit = find(doc)
             if hit is not None:
-                found[rule.category] = self._verdict(rule, doc, hit)
+                found[category] = self._verdict(self.rules[number], doc, hit)
         return list(found.values())
 
     def _verdict(self, rule: Rule, doc: Document, hit: tuple[int, int, float]) -> Verdict:

@@ -43,9 +43,13 @@ def key_of(token: str) -> str:
 
 def token_keys(text: str) -> frozenset[str]:
     """Keys of every word of an already-normalized text: the whole word and its first 4, 3 and 2 letters."""
-    tokens = set(TOKEN_RE.findall(text))
-    keys = {t[:KEY_LEN] for t in tokens}
-    keys.update([t[:3] for t in tokens], [t[:2] for t in tokens], tokens)
+    tokens = TOKEN_RE.findall(text)
+    keys = set(tokens)
+    for token in tokens:
+        if len(token) > 2:  # a shorter word is its own prefix keys
+            keys.add(token[:2])
+            keys.add(token[:3])
+            keys.add(token[:KEY_LEN])
     return frozenset(keys)
 
 
