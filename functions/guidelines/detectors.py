@@ -91,6 +91,9 @@ class Phrases(Detector):
         return self.primary.gate()
 
     def find(self, doc: Document) -> Hit | None:
+        for group in self.near:  # a required group that cannot match anywhere: skip the primary scan
+            if not group.possible(doc):
+                return None
         for found in self.primary.candidates(doc):
             start, end = found.span()
             span_start, span_end, ok = start, end, True

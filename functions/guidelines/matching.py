@@ -12,7 +12,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -263,6 +263,27 @@ class Matcher:
         if not scans:
             return _NO_MATCHES
         return scans[0] if len(scans) == 1 else chain.from_iterable(scans)
+
+    def possible(self, doc: Document) -> bool:
+        """Whether a scan of any window of the post could find a match (False: every ``candidates`` is empty).
+
+        The tests of a window-cut scan (prefix keys for terms) are used, the loosest the matcher has.
+        """
+        text = doc.views.norm if self.view == "norm" else doc.view(self.view)
+        live = doc.live_keys if doc.live_keys is not None else doc.keys
+        if self.terms is not None and (self.cut_keys is None or not self.cut_keys.isdisjoint(live)
+                                       or (self.raw_test and self.raw_test.found(text))):
+            return True
+        if not self.patterns:
+            return False
+        if self.keyed_only:
+            numbers: Iterable[int] = {n for key in self.pattern_keys & live for n in self.by_key[key]}
+        else:
+            numbers = self._open_patterns(live, text)
+        for number in numbers:  # noqa: SIM110  (a loop: any() over a generator is slower on this hot path)
+            if number not in self.checks or _passes(self.checks[number], live, text):
+                return True
+        return False
 
     def _some_term_whole(self, live: frozenset[str]) -> bool:
         """Whether every word of some keyed term is among the post's keys (full-text scans only)."""
