@@ -135,6 +135,12 @@ _MASKED_TOKEN = re.compile(r"(?<![\w*#%!?])[a-z][a-z*#%!?]*[*#%!?][a-z*#%!?]*(?!
 _SPACED = re.compile(r"(?<![\w])(?:[a-z][ .\-_*/]{1,2}){2,}[a-z](?![\w])")
 
 
+def _made_of_digits(norm: str, start: int, end: int) -> bool:
+    """Whether a deleet-view match stands on digits with under two real letters (a code, not a swear word)."""
+    span = norm[start:end]
+    return any(c.isdigit() for c in span) and sum(c.isalpha() for c in span) < 2
+
+
 @register("obfuscated_terms")
 class ObfuscatedTerms(Detector):
     """A word list that survives leetspeak, masking (f*ck), spacing (s h i t), elongation and look-alikes.
@@ -183,6 +189,8 @@ class ObfuscatedTerms(Detector):
             doc.deleet_keys = deleet_keys(doc.views.norm, text, doc.keys)
         if not self.keys.isdisjoint(doc.deleet_keys) or any(r in text for r in self.raw):
             for found in self.regex.finditer(text):
+                if _made_of_digits(doc.views.norm, *found.span()):
+                    continue  # "4F" is a drug-name suffix, not leetspeak for "af"
                 if not self._vetoed(doc, *found.span()):
                     return found.start(), found.end(), self.confidence
         if doc.masked is None:
