@@ -25,11 +25,11 @@ POST_FIELDS = "id,message,created_time,permalink_url,from{id,name}"
 COMMENT_FIELDS = "id,message,created_time,permalink_url,from{id,name},parent{id}"
 INLINE_LIMIT = 100
 INLINE_COMMENTS = f"comments.filter(stream).order(reverse_chronological).limit({INLINE_LIMIT}){{{COMMENT_FIELDS}}}"
-IDS_PER_CALL = 50  # the Graph API's limit for ?ids=
 
 
 @register("facebook")
 class FacebookConnector(GraphConnector):
+    inline_comments = INLINE_COMMENTS
     platform = "facebook"
     page_size = 100
     comment_page_size = 100
@@ -47,19 +47,6 @@ class FacebookConnector(GraphConnector):
                 # The walk lists a post's comments before asking for the next post: one block is enough.
                 self._inline = {str(raw["id"]): raw.get("comments") or {"data": []}}
                 yield post
-
-    def prefetch_comments(self, posts: list[PostRef]) -> None:
-        headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
-        version = str(self.account.options.get("api_version", self.api_version))
-        for start in range(0, len(posts), IDS_PER_CALL):
-            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
-            page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": INLINE_COMMENTS},
-                              headers=headers).data
-            if not isinstance(page, dict):
-                raise PayloadError("an ?ids= answer that is not an object")
-            for node_id, node in page.items():
-                if isinstance(node, dict):
-                    self._inline[str(node_id)] = node.get("comments") or {"data": []}
 
     def list_comments(self, post: PostRef, seen: Mark | None) -> Iterator[Post]:
         block = self._inline.pop(post.native_id, None)

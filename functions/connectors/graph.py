@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from functions.connectors.base import PayloadError, PlatformAuthError
-from functions.connectors.tracking import ThreadedConnector
+from functions.connectors.tracking import PostRef, ThreadedConnector
 from functions.logs import event, get_logger
 
 _log = get_logger("connectors.graph")
 
 THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80005, 80006}  # app, user, page and business-use-case limits
+IDS_PER_CALL = 50  # the Graph API's limit for ?ids=
 AUTH_CODES = {10, 102, 190, 200}  # bad or expired token, missing permission
 
 
@@ -27,6 +28,8 @@ class GraphConnector(ThreadedConnector):
     slow_down_at: ClassVar[int] = 80  # percent of a usage limit: pause between calls from here
     stop_at: ClassVar[int] = 95  # percent: wait for the window to reset (or stop the run) from here
     slow_down_seconds: ClassVar[float] = 2.0
+    inline_comments: ClassVar[str]  # the comments field (with its sub-fields) inlined in post listings
+    _inline: dict[str, dict[str, Any]]  # post id -> its inlined comments block
 
     def node_url(self, node: str, edge: str) -> str:
         version = str(self.account.options.get("api_version", self.api_version))
@@ -48,6 +51,20 @@ class GraphConnector(ThreadedConnector):
             query = None
             if next_url:
                 next_url = without_token(next_url)
+
+    def prefetch_comments(self, posts: list[PostRef]) -> None:
+        """Fetch the inlined comments of up to 50 tracked posts per call (``?ids=``) into ``self._inline``."""
+        headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
+        version = str(self.account.options.get("api_version", self.api_version))
+        for start in range(0, len(posts), IDS_PER_CALL):
+            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
+            page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": self.inline_comments},
+                              headers=headers).data
+            if not isinstance(page, dict):
+                raise PayloadError("an ?ids= answer that is not an object")
+            for node_id, node in page.items():
+                if isinstance(node, dict):
+                    self._inline[str(node_id)] = node.get("comments") or {"data": []}
 
     def observe(self, response: Any, data: Any) -> None:
         """Slow down near the usage limits and wait (or stop) at them."""

@@ -24,11 +24,11 @@ REPLY_FIELDS = "id,text,timestamp,username,from,parent_id"
 COMMENT_FIELDS = f"id,text,timestamp,username,from,replies{{{REPLY_FIELDS}}}"
 INLINE_LIMIT = 50
 INLINE_COMMENTS = f"comments.limit({INLINE_LIMIT}){{{COMMENT_FIELDS}}}"
-IDS_PER_CALL = 50
 
 
 @register("instagram")
 class InstagramConnector(GraphConnector):
+    inline_comments = INLINE_COMMENTS
     platform = "instagram"
     page_size = 100
     comment_page_size = 50
@@ -46,19 +46,6 @@ class InstagramConnector(GraphConnector):
             if post is not None:
                 self._inline = {str(raw["id"]): raw.get("comments") or {"data": []}}
                 yield post
-
-    def prefetch_comments(self, posts: list[PostRef]) -> None:
-        headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
-        version = str(self.account.options.get("api_version", self.api_version))
-        for start in range(0, len(posts), IDS_PER_CALL):
-            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
-            page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": INLINE_COMMENTS},
-                              headers=headers).data
-            if not isinstance(page, dict):
-                raise PayloadError("an ?ids= answer that is not an object")
-            for node_id, node in page.items():
-                if isinstance(node, dict):
-                    self._inline[str(node_id)] = node.get("comments") or {"data": []}
 
     def _top_level(self, post: PostRef) -> Iterator[dict[str, Any]]:
         block = self._inline.pop(post.native_id, None)
