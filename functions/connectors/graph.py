@@ -28,6 +28,7 @@ class GraphConnector(ThreadedConnector):
     slow_down_at: ClassVar[int] = 80  # percent of a usage limit: pause between calls from here
     stop_at: ClassVar[int] = 95  # percent: wait for the window to reset (or stop the run) from here
     slow_down_seconds: ClassVar[float] = 2.0
+    ids_per_call: ClassVar[int] = IDS_PER_CALL  # tracked posts whose comments one ?ids= call fetches
     inline_comments: ClassVar[str]  # the comments field (with its sub-fields) inlined in post listings
     _inline: dict[str, dict[str, Any]]  # post id -> its inlined comments block
 
@@ -56,8 +57,8 @@ class GraphConnector(ThreadedConnector):
         """Fetch the inlined comments of up to 50 tracked posts per call (``?ids=``) into ``self._inline``."""
         headers = {"Authorization": f"Bearer {self.credential(*self.token_fields)}"}
         version = str(self.account.options.get("api_version", self.api_version))
-        for start in range(0, len(posts), IDS_PER_CALL):
-            ids = ",".join(p.native_id for p in posts[start : start + IDS_PER_CALL])
+        for start in range(0, len(posts), self.ids_per_call):
+            ids = ",".join(p.native_id for p in posts[start : start + self.ids_per_call])
             page = self.fetch(f"{self.base_url}/{version}/", params={"ids": ids, "fields": self.inline_comments},
                               headers=headers).data
             if not isinstance(page, dict):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,7 @@ def check_floor(conn: Any, tracked: int) -> int:
     One call per post, or per batch where the API takes several: X ORs conversation ids in one
     search, the Graph API (Facebook, Instagram) takes ``?ids=`` of up to 50 posts.
     """
-    batch = getattr(sys.modules[type(conn).__module__], "IDS_PER_CALL", None) or conn.comment_batch_size
+    batch = getattr(conn, "ids_per_call", None) or conn.comment_batch_size
     return math.ceil(tracked / max(1, batch))
 
 
