@@ -1,0 +1,31 @@
+"""Floors on the blind sets (see tests/fixtures/BLIND.md): no change may make the engine worse on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from functions.guidelines import load_engine
+from functions.guidelines.scoring import read_labels, score
+from functions.model import read_posts
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ENGINE = load_engine()
+
+
+@pytest.mark.parametrize(("name", "f1_floor", "precision_floor"), [
+    ("blind1", 0.95, 0.95),  # tuned on
+    ("blind2", 0.95, 0.95),  # tuned on
+    ("blind3", 0.80, 0.93),  # holdout: never write rules from its misses
+])
+def test_blind_set_scores_do_not_regress(name: str, f1_floor: float, precision_floor: float) -> None:
+    folder = FIXTURES / name
+    with open(folder / "posts.jsonl", encoding="utf-8") as handle:
+        posts = list(read_posts(handle))
+    with open(folder / "labels.jsonl", encoding="utf-8") as handle:
+        labels = read_labels(handle)
+    report = score(ENGINE, posts, labels)
+    assert report.needs_action.f1 >= f1_floor
+    assert report.needs_action.precision >= precision_floor
+    assert report.hard_negative_fp_rate <= 0.03
