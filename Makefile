@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(PY) -m infra.demo
 
-## Install, then run the whole test suite.
-test: $(STAMP) chromium
+## Install, then lint (ruff), type-check (mypy) and run the whole test suite.
+test: $(STAMP) chromium lint typecheck
 	@$(PY) -m pytest -q
 
 ## Debian's Chromium for the digest screenshot test (installed only if missing).
