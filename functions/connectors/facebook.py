@@ -35,10 +35,6 @@ class FacebookConnector(GraphConnector):
     comment_page_size = 100
     token_fields = ("page_access_token", "access_token", "token")
 
-    def __init__(self, account: Any, context: Any):
-        super().__init__(account, context)
-        self._inline: dict[str, dict[str, Any]] = {}  # post id -> its inlined comments block
-
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
         params = {"fields": f"{POST_FIELDS},{INLINE_COMMENTS}", "limit": self.page_size, "since": _unix(horizon)}
         for raw in self.graph_pages(self.node_url(self._page_id(), "posts"), params):

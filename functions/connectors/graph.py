@@ -30,7 +30,10 @@ class GraphConnector(ThreadedConnector):
     slow_down_seconds: ClassVar[float] = 2.0
     ids_per_call: ClassVar[int] = IDS_PER_CALL  # tracked posts whose comments one ?ids= call fetches
     inline_comments: ClassVar[str]  # the comments field (with its sub-fields) inlined in post listings
-    _inline: dict[str, dict[str, Any]]  # post id -> its inlined comments block
+
+    def __init__(self, account: Any, context: Any):
+        super().__init__(account, context)
+        self._inline: dict[str, dict[str, Any]] = {}  # post id -> its inlined comments block
 
     def node_url(self, node: str, edge: str) -> str:
         version = str(self.account.options.get("api_version", self.api_version))

@@ -33,10 +33,6 @@ class InstagramConnector(GraphConnector):
     page_size = 100
     comment_page_size = 50
 
-    def __init__(self, account: Any, context: Any):
-        super().__init__(account, context)
-        self._inline: dict[str, dict[str, Any]] = {}  # media id -> its inlined comments block
-
     def list_posts(self, since: Mark | None, horizon: str) -> Iterator[Post]:
         if not self.account.native_id:
             raise PlatformAuthError(f"account {self.account.key!r} needs 'id': the Instagram business account id")
