@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from infra.localstack import scheduled_event
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "infra" / "samples"
 BUCKET = "socialaudit-demo"
@@ -79,7 +81,7 @@ def _collect(queue_url: str) -> dict[str, Any]:
     from functions.runtime import get_runtime
     from infra.fanout import drain_queue
 
-    dispatched = dispatch.handler(_scheduled_event("socialaudit-dispatch"))
+    dispatched = dispatch.handler(scheduled_event("socialaudit-dispatch", datetime.now(UTC)))
     drain_queue(queue_url, worker.handler)
     run = get_runtime().store.get_run(dispatched["run_id"])
     summary = run.to_dict()
@@ -91,23 +93,7 @@ def _collect(queue_url: str) -> dict[str, Any]:
 def _send_digest() -> dict[str, Any]:
     from functions.handlers import digest
 
-    return digest.handler(_scheduled_event("socialaudit-weekly-digest"))
-
-
-def _scheduled_event(rule: str) -> dict[str, Any]:
-    """The event EventBridge sends when a schedule fires."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": "0",
-        "id": f"demo-{rule}-{now}",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": now,
-        "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"],
-        "detail": {},
-    }
+    return digest.handler(scheduled_event("socialaudit-weekly-digest", datetime.now(UTC)))
 
 
 class _environment:

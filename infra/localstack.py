@@ -6,6 +6,7 @@ import json
 import os
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -103,3 +104,19 @@ class LocalStack:
             "SOCIALAUDIT_REGION": self.region,
             "SOCIALAUDIT_STAGE": "local",
         }
+
+
+def scheduled_event(rule: str, moment: datetime, event_id: str | None = None) -> dict[str, Any]:
+    """The event EventBridge sends when the schedule ``rule`` fires at ``moment``."""
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": event_id or f"{rule}-{stamp}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": stamp,
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"],
+        "detail": {},
+    }

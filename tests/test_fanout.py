@@ -19,23 +19,15 @@ from functions.handlers import dispatch, worker
 from functions.model import AccountResult, Author, Finding, Post, finding_id_for
 from functions.runtime import Runtime, reset_runtime
 from infra.fanout import drain_queue, sqs_event
+from infra.localstack import scheduled_event
 from tests.conftest import BUCKET, post_dict
 
 TODAY = datetime.now(UTC).date()
 ALL_DAYS = (TODAY - timedelta(days=1), TODAY + timedelta(days=2))  # findings are filed under the day detected
 MAX_RECEIVES = 3
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:socialaudit-test-accounts"
-SCHEDULED = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-24T06:00:00Z",
-    "region": "us-east-1",
-    "resources": ["arn:aws:events:us-east-1:123456789012:rule/socialaudit-dev-dispatch"],
-    "detail": {},
-}
+SCHEDULED = scheduled_event("socialaudit-dev-dispatch", datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+                            "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
 
 
 class KeywordEngine:

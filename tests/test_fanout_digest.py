@@ -14,17 +14,10 @@ from functions.handlers import digest, dispatch, worker
 from functions.model import read_posts
 from functions.runtime import get_runtime, reset_runtime
 from infra.fanout import drain_queue
+from infra.localstack import scheduled_event
 from tests.conftest import CORPUS
 
 SENDER, RECIPIENT = "digest@socialaudit.example", "comms@socialaudit.example"
-
-
-def scheduled(rule: str, moment: datetime) -> dict[str, Any]:
-    return {
-        "version": "0", "id": f"{rule}-{moment.isoformat()}", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"], "detail": {},
-    }
 
 
 @pytest.mark.slow
@@ -63,10 +56,10 @@ def test_schedule_fans_out_audits_and_the_digest_reports_it(tmp_path: Any, monke
             monkeypatch.setenv(name, value)
         reset_runtime()
         try:
-            dispatched = dispatch.handler(scheduled("socialaudit-e2e-dispatch", now), None)
+            dispatched = dispatch.handler(scheduled_event("socialaudit-e2e-dispatch", now), None)
             stats = drain_queue(queue, worker.handler)
             run = get_runtime().store.get_run(dispatched["run_id"])
-            sent = digest.handler(scheduled("socialaudit-e2e-digest", now + timedelta(minutes=5)), None)
+            sent = digest.handler(scheduled_event("socialaudit-e2e-digest", now + timedelta(minutes=5)), None)
             messages = local.sent_messages()
             dead = local.client("sqs").receive_message(QueueUrl=dlq).get("Messages", [])
         finally:

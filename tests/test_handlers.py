@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import yaml
 
 from functions.handlers import collect
 from functions.runtime import reset_runtime
+from infra.localstack import scheduled_event
 from tests.conftest import BUCKET, CORPUS
 
 
@@ -33,17 +36,8 @@ def deployed(s3, tmp_path, monkeypatch):
     reset_runtime()
 
 
-SCHEDULED = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-24T06:00:00Z",
-    "region": "us-east-1",
-    "resources": ["arn:aws:events:us-east-1:123456789012:rule/socialaudit-collect"],
-    "detail": {},
-}
+SCHEDULED = scheduled_event("socialaudit-collect", datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+                            "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
 
 
 def test_scheduled_collect_records_each_account_and_its_failure(deployed, store):

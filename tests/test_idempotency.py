@@ -13,13 +13,13 @@ from typing import Any
 
 from functions.handlers import dispatch, worker
 from infra.fanout import drain_queue
+from infra.localstack import scheduled_event
 from tests.test_reliability import (
     FIGURES,
     Deployment,
     deploy,
     now_utc,
     reliability_figures,
-    scheduled_event,
     sent_messages,
 )
 

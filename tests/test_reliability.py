@@ -34,6 +34,7 @@ from functions.model import Finding, Post, RunRecord, read_posts
 from functions.runtime import Runtime, reset_runtime
 from functions.store import FindingsStore
 from infra.fanout import DrainStats, drain_queue
+from infra.localstack import scheduled_event
 from infra.sandbox import Fault, Sandbox, start_sandbox
 from infra.sandbox.tokens import ACCOUNTS_FILE, SECRET_FIELDS
 
@@ -153,16 +154,6 @@ class Deployment:
     def dead_letters(self) -> list[dict[str, Any]]:
         reply = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10)
         return list(reply.get("Messages", []))
-
-
-def scheduled_event(rule: str, moment: datetime, event_id: str | None = None) -> dict[str, Any]:
-    """The event EventBridge sends when a schedule fires."""
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": "0", "id": event_id or f"{rule}-{stamp}", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": stamp, "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"], "detail": {},
-    }  # fmt: skip
 
 
 def accounts_document(sandbox_url: str, options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

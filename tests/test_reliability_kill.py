@@ -19,6 +19,7 @@ import requests
 from functions.handlers import dispatch, worker
 from functions.model import Post
 from infra.fanout import drain_queue, sqs_event
+from infra.localstack import scheduled_event
 from infra.sandbox.data import Dataset
 from tests.test_reliability import (
     FIGURES,
@@ -28,7 +29,6 @@ from tests.test_reliability import (
     findings_by_account,
     now_utc,
     reliability_figures,
-    scheduled_event,
 )
 
 __all__ = ["clean", "reliability_figures"]  # the clean twin fixture, shared with test_reliability
