@@ -98,9 +98,6 @@ class _LazyClients(dict[str, Any]):
         super().__init__()
         self.runtime = runtime
 
-    def __bool__(self) -> bool:  # holds nothing yet, but can make every client it names
-        return True
-
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         return self.runtime.client(key) if key in self.SERVICES else default
 

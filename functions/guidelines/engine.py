@@ -59,7 +59,7 @@ class Engine:
         if any(config.get("enabled") for config in policy.evaluators.values()):
             from functions.guidelines.evaluators import build_evaluators
 
-            self.extra = build_evaluators(policy.evaluators, clients or {}, policy.rules)
+            self.extra = build_evaluators(policy.evaluators, {} if clients is None else clients, policy.rules)
 
     def evaluator_stats(self) -> dict[str, dict[str, Any]]:
         """Calls, failures and budget skips of each enabled extra evaluator."""
