@@ -104,14 +104,19 @@ _ELONGATED = re.compile(r"([a-z])\1\1")
 _RUN = re.compile(r"([a-z])\1{2,}")
 
 
-_LEETY = re.compile(r"[a-z0-9]*[0-9@$€+][a-z0-9@$€+]*")
+# A run of word and leet characters; leetspeak changed it when it holds one of the leet characters.
+_LEET_RUN = re.compile(r"[a-z0-9@$€+]+")
+_LEET_CHAR = re.compile(r"[0-9@$€+]")
 
 
 def deleet_keys(norm: str, deleet: str, keys: frozenset[str]) -> frozenset[str]:
     """Word keys of the deleet view, built from the norm view's ``keys`` plus the few words leetspeak changes."""
     if _ELONGATED.search(deleet):
         return elongation_keys(deleet)
-    changed = _LEETY.findall(norm)
+    if _LEET_CHAR.search(norm) is None:
+        return keys
+    # Runs of only a-z are unchanged by leetspeak; their keys are in ``keys`` already.
+    changed = [run for run in _LEET_RUN.findall(norm) if not run.isalpha()]
     if not changed:
         return keys
     return keys | token_keys(" ".join(changed).translate(LEET_TABLE))
