@@ -57,6 +57,17 @@ FOUND = [
     ("financial-disclosure", "I co-founded the company that makes CardioLink, but it is the best monitor."),
     ("defamation", "Dr. Stroud passes off his fellows' papers as his own work."),
     ("harassment", "The host dresses like a clown at a funeral lol, and the presenter sounds like a broken kazoo."),
+    # Veiled threats, coded hate, polite defamation and retold private talk (issue 3), in fresh words.
+    ("threat", "Your daughter goes to Westfield High, doesn't she? Pretty girl."),
+    ("threat", "Enjoy your jog along the river tomorrow morning, doc. Same time as always, right?"),
+    ("threat", "Le prochain qui me bloque, on lui réservera un accueil dont il se souviendra."),
+    ("threat", "Things happen to doctors like you, Dr. Mehta. Remember that."),
+    ("hate", "Migrants breed like rats, look at any maternity ward."),
+    ("hate", "Welfare queens clog the clinic every Monday morning with fake complaints."),
+    ("defamation", "Great talk, but it's an open secret that Dr. Kaplan's lab doctored the Western blots in 2021."),
+    ("defamation", "Isn't it strange that St. Aldric's infection numbers were quietly edited right before the visit?"),
+    ("private-conversation", "Heads up: over drinks last night their CFO let it slip that CME fees are going up 40%."),
+    ("private-conversation", "Entre nous, le doyen m'a dit que le département va fermer l'an prochain."),
 ]
 
 # Clean posts that share the new cues with the violations above.
@@ -194,6 +205,19 @@ CLEAN = [
     "Professor, enjoy the conference while it lasts, we'll miss you when you retire!",
     'Keep deleting spam comments, moderators, you are doing great work.',
     'The ambassador for the hand hygiene campaign gave a great talk; she recommends gel at every door.',
+    # Near misses of the issue-3 rules (veiled threats, coded hate, polite defamation, retold private talk).
+    "Keep posting these case studies and see what happens to your following, great content!",
+    "Sigan publicando casos así y verán lo que pasa con su comunidad: ¡crece!",
+    "Your husband works at Mercy too, right? Tell him the grand rounds were great.",
+    "The last resident who rotated here ended up in cardiology, she loved it.",
+    "Locusts swarm in cycles; the climate and health talk linked it to food insecurity.",
+    "Urban youth programs in our city cut ED visits by 20 percent.",
+    "Globalists vs nationalists in health policy: the debate was civil and informative.",
+    "Funny how the simplest interventions, like hand hygiene, quietly save the most lives.",
+    "Dr. Yates quietly altered the schedule so residents could attend, thank you!",
+    "Between you and me, this was the best CME session I've attended all year!",
+    "Patients sometimes let slip that they stopped their meds; the motivational interviewing module covered this.",
+    "Elle m'a confié son stéthoscope pendant la pause, merci Claire !",
 ]
 
 
