@@ -80,10 +80,16 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
                        ("show", "list the rules with category, severity, action and clause")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--policy", help="policy file (default: the Alliance for CME policy)")
+    train = sub.add_parser("train", help="train the learned evaluator's model on labelled sets")
+    train.add_argument("--set", dest="sets", nargs=2, action="append", required=True, metavar=("POSTS", "LABELS"),
+                       help="a labelled set (JSON Lines posts and labels); repeat for several")
+    train.add_argument("--out", required=True, help="model file to write (JSON)")
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
-    """``policy test`` (exit 1 on a failing example) or ``policy show``; exit 2 on a bad policy."""
+    """``policy test`` (exit 1 on a failing example), ``policy show`` or ``policy train``; exit 2 on bad input."""
+    if args.policy_command == "train":
+        return _train(args.sets, args.out)
     try:
         engine = load_engine(args.policy)
     except PolicyError as exc:
@@ -106,4 +112,28 @@ def _show(engine) -> int:  # type: ignore[no-untyped-def]
         print(f"{rule.id}\n  category {rule.category}  severity {rule.severity}  action {rule.action}"
               f"  detector {rule.detector_name}")
         print(textwrap.indent(textwrap.fill(rule.clause, 100), "  clause: "))
+    return 0
+
+
+def _train(sets: list[list[str]], out: str) -> int:
+    """Train the learned model on every labelled set given; the file records what it was trained on."""
+    from functions.guidelines.learned import examples_from, train
+
+    pairs = []
+    trained_on = []
+    for posts_path, labels_path in sets:
+        try:
+            posts, labels = _read_inputs(posts_path, labels_path)
+        except RecordError as exc:
+            print(f"socialaudit policy train: bad input: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"socialaudit policy train: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+            return 2
+        chosen = [(p, labels[p.id].categories) for p in posts if p.id in labels]
+        pairs.extend(chosen)
+        trained_on.append({"posts": posts_path, "labels": labels_path, "items": len(chosen)})
+    model = train(examples_from(pairs), trained_on={"sets": trained_on, "examples": len(pairs)})
+    model.save(Path(out))
+    print(f"trained on {len(pairs)} labelled posts from {len(sets)} sets: {out}")
     return 0

@@ -46,7 +46,7 @@ SECRET_PII = ("PASSWORD", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "SSN", "CREDIT_DEB
 _COMMON: dict[str, Any] = {"enabled": bool, "max_calls": int, "timeout_seconds": (int, float), "categories": list,
            "call_when": str, "min_confidence": (int, float)}
 _SPECIFIC: dict[str, dict[str, Any]] = {"comprehend": {"language": str, "pii_types": list},
-             "bedrock": {"model_id": str, "max_tokens": int}}
+             "bedrock": {"model_id": str, "max_tokens": int}, "learned": {"model": str}}
 CALL_WHEN = ("unflagged", "always")
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evaluator")
 
@@ -239,6 +239,48 @@ class BedrockJudge(RemoteEvaluator):
         return list(verdicts.values())
 
 
+class LearnedEvaluator:
+    """The local learned second opinion (see :mod:`functions.guidelines.learned`); no AWS, no timeout needed."""
+
+    name = "learned"
+
+    def __init__(self, config: dict[str, Any], categories: dict[str, CategoryInfo]):
+        from functions.guidelines.learned import Model, model_path
+
+        self.config = config
+        self.model = Model.load(model_path(config.get("model", "alliance-cme")))
+        self.budget = Budget(int(config.get("max_calls", 10**12)))
+        self.call_when = config.get("call_when", "unflagged")
+        self.min_confidence = float(config.get("min_confidence", 0.8))
+        wanted = config.get("categories") or list(CATEGORIES)
+        self.categories = {c: categories[c] for c in wanted if c in categories}
+        self.stats = Stats()
+
+    def review(self, post: Post, doc: Document, current: dict[str, Any]) -> list[Any]:
+        """A verdict for the likeliest category when the model is sure enough; [] otherwise."""
+        from functions.guidelines.engine import Verdict
+        from functions.guidelines.learned import evidence_span, features_of
+        from functions.guidelines.normalize import LEET_TABLE
+
+        if not self.categories or (self.call_when == "unflagged" and current) or not post.text.strip():
+            return []
+        if not self.budget.take():
+            self.stats.budget_skips += 1
+            return []
+        self.stats.calls += 1
+        # The author's own parent post is part of what they said (a disclosure made there counts), as for the rules.
+        said = doc.views.deleet + "\n" + doc.thread.translate(LEET_TABLE) if doc.thread else doc.views.deleet
+        features = features_of(said, doc.is_org, doc.kind)
+        category, probability = self.model.best(features)
+        if probability < self.min_confidence or category not in self.categories or category in current:
+            return []
+        start, end = evidence_span(doc.views, self.model.strongest(category, features))
+        end = min(end, start + 160)
+        info = self.categories[category]
+        return [Verdict(category, f"{category}/{self.name}", info.severity, info.action, round(probability, 4),
+                        doc.text[start:end], start, end, info.clause)]
+
+
 _KINDS: dict[str, tuple[type[RemoteEvaluator], str]] = {
     "comprehend": (ComprehendEvaluator, "comprehend"),
     "bedrock": (BedrockJudge, "bedrock-runtime"),
@@ -266,15 +308,18 @@ def validate(name: str, config: dict[str, Any]) -> None:
 
 
 def build_evaluators(configs: dict[str, dict[str, Any]], clients: dict[str, Any], rules: list[Any]
-                     ) -> list[RemoteEvaluator]:
+                     ) -> list[RemoteEvaluator | LearnedEvaluator]:
     """The enabled evaluators with their clients; one without a client is skipped with a warning."""
     categories: dict[str, CategoryInfo] = {}
     for rule in sorted(rules, key=lambda r: SEVERITIES.index(r.severity)):
         categories.setdefault(rule.category, CategoryInfo(rule.severity, rule.action, rule.clause))
-    built: list[RemoteEvaluator] = []
+    built: list[RemoteEvaluator | LearnedEvaluator] = []
     for name, config in configs.items():
         validate(name, config)
         if not config.get("enabled", False):
+            continue
+        if name == "learned":
+            built.append(LearnedEvaluator(config, categories))
             continue
         cls, service = _KINDS[name]
         client = clients.get(service) or clients.get(name)

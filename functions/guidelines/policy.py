@@ -40,7 +40,7 @@ _RULE_KEYS = {"id", "category", "clause", "severity", "action", "detector", "par
 _OVERRIDE_KEYS = {"severity", "action", "extra_terms", "enabled", "clause"}
 _WHEN_KEYS = {"is_org", "kinds", "has_parent"}
 _ALLOW_KEYS = {"terms", "authors", "domains"}
-_EVALUATOR_NAMES = {"comprehend", "bedrock"}
+_EVALUATOR_NAMES = {"comprehend", "bedrock", "learned"}
 
 
 class PolicyError(ValueError):
