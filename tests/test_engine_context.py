@@ -12,13 +12,14 @@ from functions.guidelines.detectors import DETECTORS, DetectorConfigError, Docum
 from functions.guidelines.engine import Engine
 from functions.guidelines.examples import run_examples
 from functions.guidelines.normalize import views_of
-from functions.guidelines.policy import POLICY_DIR, load_policy
+from functions.guidelines.policy import load_policy
 from functions.guidelines.prefilter import token_keys
 from functions.guidelines.scoring import read_labels, score
 from functions.model import Author, Post, read_posts
 from tests.conftest import CORPUS
 
-CONTEXT = str(POLICY_DIR / "alliance-cme.yaml")
+# The rules alone (tests/fixtures/rules-only.yaml: the default policy without the learned second opinion).
+CONTEXT = str(Path(__file__).resolve().parent / "fixtures" / "rules-only.yaml")
 ENGINE = load_engine(CONTEXT)
 CONTEXT_RULES = [r.id for r in ENGINE.policy.rules if r.detector_name == "cooccurrence"]
 
@@ -29,7 +30,8 @@ def _base_engine() -> Engine:
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        handle.write(f"name: alliance-cme-phrases\nextends: alliance-cme\ndisable: {CONTEXT_RULES}\n")
+        handle.write(f"name: alliance-cme-phrases\nextends: alliance-cme\ndisable: {CONTEXT_RULES}\n"
+                     "evaluators:\n  learned: {enabled: false}\n")
     try:
         return load_engine(handle.name)
     finally:

@@ -24,8 +24,10 @@ def post(text: str, post_id: str = "x:1") -> Post:
 
 
 def policy(tmp_path: Path, evaluators: str) -> str:
+    """An organization policy with these AWS evaluators (the local learned one off, so each test sees only them)."""
     path = tmp_path / "org.yaml"
-    path.write_text(f"name: acme\nextends: alliance-cme\nevaluators:\n{evaluators}", encoding="utf-8")
+    path.write_text(f"name: acme\nextends: alliance-cme\nevaluators:\n  learned: {{enabled: false}}\n{evaluators}",
+                    encoding="utf-8")
     return str(path)
 
 
@@ -54,8 +56,8 @@ def bedrock():
         yield client, stubber
 
 
-def test_evaluators_are_off_by_default() -> None:
-    assert load_engine().extra == []
+def test_aws_evaluators_are_off_by_default_and_the_local_learned_one_on() -> None:
+    assert [e.name for e in load_engine().extra] == ["learned"]
 
 
 def test_comprehend_finds_a_veiled_threat_the_local_rules_miss(tmp_path: Path, comprehend) -> None:
