@@ -18,6 +18,7 @@ ENGINE = load_engine()
     ("blind1", 0.95, 0.95),  # tuned on
     ("blind2", 0.95, 0.95),  # tuned on
     ("blind3", 0.80, 0.93),  # holdout: never write rules from its misses
+    ("blind4", 0.90, 0.93),  # first scored unseen (rules 0.691, with the model 0.736), then trained and tuned on
 ])
 def test_blind_set_scores_do_not_regress(name: str, f1_floor: float, precision_floor: float) -> None:
     folder = FIXTURES / name
