@@ -60,7 +60,7 @@ def test_runtime_gives_the_engine_evaluator_clients_only_when_the_policy_enables
                                                                                    monkeypatch):
     from functions.runtime import get_runtime
 
-    assert get_runtime().engine.extra == []
+    assert [e.name for e in get_runtime().engine.extra] == ["learned"]  # the local one needs no client
     assert "comprehend" not in get_runtime().clients
     policy = tmp_path / "org.yaml"
     policy.write_text("name: org\nextends: alliance-cme\nevaluators:\n  comprehend: {enabled: true, max_calls: 5}\n",
@@ -68,5 +68,5 @@ def test_runtime_gives_the_engine_evaluator_clients_only_when_the_policy_enables
     monkeypatch.setenv("SOCIALAUDIT_POLICY", str(policy))
     reset_runtime()
     engine = get_runtime().engine
-    assert [e.name for e in engine.extra] == ["comprehend"]
+    assert [e.name for e in engine.extra] == ["learned", "comprehend"]
     assert "comprehend" in get_runtime().clients
