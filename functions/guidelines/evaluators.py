@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.guidelines.detectors import Document
+from functions.guidelines.learned import Model, evidence_span, features_of, model_path
+from functions.guidelines.normalize import LEET_TABLE
 from functions.model import CATEGORIES, SEVERITIES, Post
 
 log = logging.getLogger("socialaudit.guidelines.evaluators")
@@ -94,31 +96,54 @@ class CategoryInfo:
     clause: str
 
 
-class RemoteEvaluator:
-    """Shared plumbing: budget, timeout, failure accounting, which posts to send."""
+class Evaluator:
+    """What every extra evaluator shares: its categories, its budget, which posts it looks at, its verdicts."""
 
     name = ""
     default_categories: tuple[str, ...] = ()
+    default_max_calls = 100
+    default_min_confidence = 0.7
 
-    def __init__(self, config: dict[str, Any], client: Any, categories: dict[str, CategoryInfo]):
-        self.client = client
+    def __init__(self, config: dict[str, Any], categories: dict[str, CategoryInfo]):
         self.config = config
-        self.budget = Budget(int(config.get("max_calls", 100)))
-        self.timeout = float(config.get("timeout_seconds", 3.0))
+        self.budget = Budget(int(config.get("max_calls", self.default_max_calls)))
         self.call_when = config.get("call_when", "unflagged")
-        self.min_confidence = float(config.get("min_confidence", 0.7))
+        self.min_confidence = float(config.get("min_confidence", self.default_min_confidence))
         wanted = config.get("categories") or list(self.default_categories)
         self.categories = {c: categories[c] for c in wanted if c in categories}
         self.stats = Stats()
 
-    def review(self, post: Post, doc: Document, current: dict[str, Any]) -> list[Any]:
-        """Extra verdicts for ``post``; [] when skipped, out of budget, or the call failed."""
+    def admit(self, current: dict[str, Any]) -> bool:
+        """Whether to look at a post with these local verdicts; a look is counted, or a budget skip."""
         if not self.categories or (self.call_when == "unflagged" and current):
-            return []
+            return False
         if not self.budget.take():
             self.stats.budget_skips += 1
-            return []
+            return False
         self.stats.calls += 1
+        return True
+
+    def verdict(self, category: str, confidence: float, start: int, end: int, text: str) -> Any:
+        """A Verdict of ``category`` from this evaluator."""
+        from functions.guidelines.engine import Verdict
+
+        info = self.categories[category]
+        return Verdict(category, f"{category}/{self.name}", info.severity, info.action, round(confidence, 4),
+                       text[start:end], start, end, info.clause)
+
+
+class RemoteEvaluator(Evaluator):
+    """An evaluator on an AWS service: a client, a timeout, failure accounting."""
+
+    def __init__(self, config: dict[str, Any], client: Any, categories: dict[str, CategoryInfo]):
+        super().__init__(config, categories)
+        self.client = client
+        self.timeout = float(config.get("timeout_seconds", 3.0))
+
+    def review(self, post: Post, doc: Document, current: dict[str, Any]) -> list[Any]:
+        """Extra verdicts for ``post``; [] when skipped, out of budget, or the call failed."""
+        if not self.admit(current):
+            return []
         try:
             return self._call_with_timeout(lambda: self.judge(post, doc))
         except Exception as exc:  # noqa: BLE001 - any failure falls back to the local verdicts
@@ -138,15 +163,6 @@ class RemoteEvaluator:
     def judge(self, post: Post, doc: Document) -> list[Any]:
         """Call the service and turn its answer into verdicts."""
         raise NotImplementedError
-
-    def verdict(self, category: str, confidence: float, start: int, end: int, text: str) -> Any:
-        """A Verdict of ``category`` from this evaluator."""
-        from functions.guidelines.engine import Verdict
-
-        info = self.categories[category]
-        return Verdict(category, f"{category}/{self.name}", info.severity, info.action, round(confidence, 4),
-                       text[start:end], start, end, info.clause)
-
 
 class ComprehendEvaluator(RemoteEvaluator):
     """Amazon Comprehend DetectToxicContent (insults, threats, hate, profanity) and DetectPiiEntities (secrets)."""
@@ -239,35 +255,22 @@ class BedrockJudge(RemoteEvaluator):
         return list(verdicts.values())
 
 
-class LearnedEvaluator:
+class LearnedEvaluator(Evaluator):
     """The local learned second opinion (see :mod:`functions.guidelines.learned`); no AWS, no timeout needed."""
 
     name = "learned"
+    default_categories = tuple(CATEGORIES)
+    default_max_calls = 10**12
+    default_min_confidence = 0.8
 
     def __init__(self, config: dict[str, Any], categories: dict[str, CategoryInfo]):
-        from functions.guidelines.learned import Model, model_path
-
-        self.config = config
+        super().__init__(config, categories)
         self.model = Model.load(model_path(config.get("model", "alliance-cme")))
-        self.budget = Budget(int(config.get("max_calls", 10**12)))
-        self.call_when = config.get("call_when", "unflagged")
-        self.min_confidence = float(config.get("min_confidence", 0.8))
-        wanted = config.get("categories") or list(CATEGORIES)
-        self.categories = {c: categories[c] for c in wanted if c in categories}
-        self.stats = Stats()
 
     def review(self, post: Post, doc: Document, current: dict[str, Any]) -> list[Any]:
         """A verdict for the likeliest category when the model is sure enough; [] otherwise."""
-        from functions.guidelines.engine import Verdict
-        from functions.guidelines.learned import evidence_span, features_of
-        from functions.guidelines.normalize import LEET_TABLE
-
-        if not self.categories or (self.call_when == "unflagged" and current) or not post.text.strip():
+        if not post.text.strip() or not self.admit(current):
             return []
-        if not self.budget.take():
-            self.stats.budget_skips += 1
-            return []
-        self.stats.calls += 1
         # The author's own parent post is part of what they said (a disclosure made there counts), as for the rules.
         said = doc.views.deleet + "\n" + doc.thread.translate(LEET_TABLE) if doc.thread else doc.views.deleet
         features = features_of(said, doc.is_org, doc.kind)
@@ -275,10 +278,7 @@ class LearnedEvaluator:
         if probability < self.min_confidence or category not in self.categories or category in current:
             return []
         start, end = evidence_span(doc.views, self.model.strongest(category, features))
-        end = min(end, start + 160)
-        info = self.categories[category]
-        return [Verdict(category, f"{category}/{self.name}", info.severity, info.action, round(probability, 4),
-                        doc.text[start:end], start, end, info.clause)]
+        return [self.verdict(category, probability, start, min(end, start + 160), doc.text)]
 
 
 _KINDS: dict[str, tuple[type[RemoteEvaluator], str]] = {
@@ -308,12 +308,12 @@ def validate(name: str, config: dict[str, Any]) -> None:
 
 
 def build_evaluators(configs: dict[str, dict[str, Any]], clients: dict[str, Any], rules: list[Any]
-                     ) -> list[RemoteEvaluator | LearnedEvaluator]:
+                     ) -> list[Evaluator]:
     """The enabled evaluators with their clients; one without a client is skipped with a warning."""
     categories: dict[str, CategoryInfo] = {}
     for rule in sorted(rules, key=lambda r: SEVERITIES.index(r.severity)):
         categories.setdefault(rule.category, CategoryInfo(rule.severity, rule.action, rule.clause))
-    built: list[RemoteEvaluator | LearnedEvaluator] = []
+    built: list[Evaluator] = []
     for name, config in configs.items():
         validate(name, config)
         if not config.get("enabled", False):
