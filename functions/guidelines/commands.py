@@ -48,6 +48,15 @@ def _read_inputs(posts_path: str, labels_path: str) -> tuple[list[Post], dict]:
     return posts, labels
 
 
+def _input_error(command: str, exc: RecordError | OSError) -> int:
+    """Report a labelled set that cannot be used (unreadable, or a bad line named); exit code 2."""
+    if isinstance(exc, OSError):
+        print(f"socialaudit {command}: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+    else:
+        print(f"socialaudit {command}: bad input: {exc}", file=sys.stderr)
+    return 2
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the engine on a labelled corpus; 0 when it ran, 2 on bad input or policy."""
     try:
@@ -56,12 +65,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         print(f"socialaudit evaluate: policy error: {exc}", file=sys.stderr)
         return 2
-    except RecordError as exc:
-        print(f"socialaudit evaluate: bad input: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"socialaudit evaluate: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 2
+    except (RecordError, OSError) as exc:
+        return _input_error("evaluate", exc)
     report = score(engine, posts, labels)
     if args.json:
         data = report.to_dict()
@@ -124,12 +129,8 @@ def _train(sets: list[list[str]], out: str) -> int:
     for posts_path, labels_path in sets:
         try:
             posts, labels = _read_inputs(posts_path, labels_path)
-        except RecordError as exc:
-            print(f"socialaudit policy train: bad input: {exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"socialaudit policy train: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
-            return 2
+        except (RecordError, OSError) as exc:
+            return _input_error("policy train", exc)
         chosen = [(p, labels[p.id].categories) for p in posts if p.id in labels]
         pairs.extend(chosen)
         trained_on.append({"posts": posts_path, "labels": labels_path, "items": len(chosen)})
