@@ -82,15 +82,13 @@ bench: $(STAMP)
 
 ## Retrain the learned evaluator's model (functions/guidelines/policies/alliance-cme.model.json) on the labelled
 ## sets in the repository. The blind3 holdout is never trained on: it measures the model on unseen posts.
-TRAINING_SETS := ../shared/corpus/posts.jsonl ../shared/corpus/labels.jsonl \
-	infra/samples/posts.jsonl infra/samples/labels.jsonl \
-	tests/fixtures/blind1/posts.jsonl tests/fixtures/blind1/labels.jsonl \
-	tests/fixtures/blind2/posts.jsonl tests/fixtures/blind2/labels.jsonl \
-	tests/fixtures/blind4/posts.jsonl tests/fixtures/blind4/labels.jsonl \
-	$(foreach labels,$(sort $(wildcard tests/fixtures/engine_*_labels.jsonl)),$(subst _labels,,$(labels)) $(labels))
+TRAINING_SETS := ../shared/corpus/posts.jsonl:../shared/corpus/labels.jsonl \
+	infra/samples/posts.jsonl:infra/samples/labels.jsonl \
+	$(foreach set,blind1 blind2 blind4,tests/fixtures/$(set)/posts.jsonl:tests/fixtures/$(set)/labels.jsonl) \
+	$(foreach labels,$(sort $(wildcard tests/fixtures/engine_*_labels.jsonl)),$(subst _labels,,$(labels)):$(labels))
 model: $(STAMP)
 	@$(PY) -m functions.cli policy train --out functions/guidelines/policies/alliance-cme.model.json \
-		$(foreach pair,$(shell n=0; for f in $(TRAINING_SETS); do n=$$((n+1)); if [ $$((n%2)) = 1 ]; then printf '%s' "$$f"; else printf ':%s ' "$$f"; fi; done),--set $(subst :, ,$(pair)))
+		$(foreach pair,$(TRAINING_SETS),--set $(subst :, ,$(pair)))
 
 clean:
 	rm -rf out .serverless .pytest_cache build
