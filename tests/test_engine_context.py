@@ -25,13 +25,12 @@ CONTEXT_RULES = [r.id for r in ENGINE.policy.rules if r.detector_name == "cooccu
 
 
 def _base_engine() -> Engine:
-    """The default policy without its co-occurrence rules: what the contextual rules are measured against."""
+    """The rules without the co-occurrence ones: what the contextual rules are measured against."""
     import os
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        handle.write(f"name: alliance-cme-phrases\nextends: alliance-cme\ndisable: {CONTEXT_RULES}\n"
-                     "evaluators:\n  learned: {enabled: false}\n")
+        handle.write(f"name: alliance-cme-phrases\nextends: {CONTEXT}\ndisable: {CONTEXT_RULES}\n")
     try:
         return load_engine(handle.name)
     finally:
