@@ -78,6 +78,14 @@ def test_learned_verdict_names_category_rule_and_the_sentence(tmp_path: Path) ->
     assert engine.evaluate(_post("Thanks for the great slides today.")) == []
 
 
+def test_learned_evidence_is_at_most_160_characters(tmp_path: Path) -> None:
+    engine = load_engine(_policy(tmp_path, _tiny_model(tmp_path)))
+    text = "Honestly the zorblax will visit you soon " + "and then again and again " * 12 + "ok."
+    (verdict,) = engine.evaluate(_post(text))
+    assert verdict.rule == "threat/learned"
+    assert verdict.evidence == text[:160] and (verdict.start, verdict.end) == (0, 160)
+
+
 def test_rules_win_and_the_model_only_reviews_unflagged_posts(tmp_path: Path) -> None:
     engine = load_engine(_policy(tmp_path, _tiny_model(tmp_path)))
     verdicts = engine.evaluate(_post("I know where you live, the zorblax is coming"))
